@@ -1,0 +1,320 @@
+//! `bench`: seeds a tier, starts the server, drives each GraphQL scenario with
+//! N connections for T seconds and prints one markdown table (req/s, latency
+//! percentiles, SQL statements per request, server RSS).
+//!
+//! Progress and server logs go to stderr so stdout carries only the report.
+
+mod load;
+mod report;
+mod scenarios;
+mod server;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, ValueEnum};
+
+use crate::load::{LoadConfig, Target};
+use crate::report::{Row, RowResult, Settings};
+use crate::scenarios::Scenario;
+use crate::server::{RssSampler, ServerGuard};
+
+/// How long the spawned server may take to answer `/health/ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Upper bound for one request, so a hung server cannot stall the run forever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Tier {
+    #[value(name = "S")]
+    S,
+    #[value(name = "M")]
+    M,
+}
+
+impl Tier {
+    fn as_str(self) -> &'static str {
+        match self {
+            Tier::S => "S",
+            Tier::M => "M",
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    about = "Load harness for the smart-factory GraphQL server"
+)]
+struct Args {
+    /// Server binary to seed with and to spawn.
+    #[arg(long, default_value = "target/release/smart-factory")]
+    server_bin: String,
+    /// Database the server (and the seed) use.
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/sf_bench"
+    )]
+    database_url: String,
+    /// Data tier to seed and to print in the settings line.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Tier::M)]
+    tier: Tier,
+    /// Run `<server-bin> seed --tier <tier> --force` first (creating the database if needed).
+    #[arg(long)]
+    seed: bool,
+    /// Concurrent connections (closed loop: one request in flight per connection).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    connections: u16,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    duration: u64,
+    /// Unrecorded warm-up seconds before each scenario's measured window.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Scenarios to run, comma separated, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Scenario::ALL)]
+    scenarios: Vec<Scenario>,
+    /// Port for the spawned server (bound on 127.0.0.1).
+    #[arg(long, default_value_t = 18080)]
+    port: u16,
+    /// Extra environment for the spawned server, `K=V`; repeatable.
+    #[arg(long = "server-env", value_name = "K=V", value_parser = parse_key_value)]
+    server_env: Vec<(String, String)>,
+    /// Bench an already running server at this base URL instead of spawning one.
+    #[arg(long)]
+    url: Option<String>,
+    /// Also append the report to this file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// `to` bound of the series window (default: now); use the seed time for old seeds.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    series_end: Option<DateTime<Utc>>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected K=V, got `{s}`")),
+    }
+}
+
+fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| e.to_string())
+}
+
+/// Accepts `http://host:port`, with or without a trailing `/` or `/graphql`.
+fn base_url(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    url.strip_suffix("/graphql").unwrap_or(url).to_string()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // Racing Ctrl-C drops `run`'s future, whose ServerGuard then kills the server.
+    let outcome = tokio::select! {
+        r = run(args) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Returns whether every scenario validated.
+async fn run(args: Args) -> Result<bool> {
+    let connections = usize::from(args.connections);
+    let seed_secs = if args.seed {
+        server::ensure_database(&args.database_url)?;
+        eprintln!("seeding tier {} ...", args.tier.as_str());
+        let took = server::seed(&args.server_bin, &args.database_url, args.tier.as_str()).await?;
+        eprintln!(
+            "seeded tier {} in {:.1} s",
+            args.tier.as_str(),
+            took.as_secs_f64()
+        );
+        Some(took.as_secs_f64())
+    } else {
+        None
+    };
+
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(connections)
+        .tcp_nodelay(true)
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("building HTTP client")?;
+
+    let (mut guard, base) = match &args.url {
+        Some(url) => (None, base_url(url)),
+        None => {
+            let guard = ServerGuard::spawn(
+                &args.server_bin,
+                &args.database_url,
+                args.port,
+                &args.server_env,
+            )?;
+            (Some(guard), format!("http://127.0.0.1:{}", args.port))
+        }
+    };
+    server::wait_ready(&client, &base, guard.as_mut(), READY_TIMEOUT).await?;
+    let pid = guard.as_ref().map(ServerGuard::pid);
+    let graphql_url = format!("{base}/graphql");
+
+    let ids = discover(&client, &graphql_url).await?;
+    eprintln!(
+        "using line {} / equipment {} / {} sensors",
+        ids.line,
+        ids.equipment,
+        ids.sensors.len()
+    );
+    let series_end = args.series_end.unwrap_or_else(Utc::now);
+    let cfg = LoadConfig {
+        connections,
+        warmup: Duration::from_secs(args.warmup),
+        duration: Duration::from_secs(args.duration),
+    };
+
+    let mut rows = Vec::new();
+    for &scenario in &args.scenarios {
+        let name = scenario.name();
+        let result = match scenarios::request_body(scenario, &ids, series_end) {
+            Ok(body) => {
+                let target = Arc::new(Target {
+                    url: graphql_url.clone(),
+                    body,
+                });
+                run_scenario(&client, target, cfg, pid, name).await?
+            }
+            Err(e) => (RowResult::Failed(format!("{e:#}")), None),
+        };
+        if let RowResult::Failed(why) = &result.0 {
+            eprintln!("{name}: validation failed, not measured: {why}");
+        }
+        rows.push(Row {
+            scenario: name.to_string(),
+            result: result.0,
+            rss_kb: result.1,
+        });
+    }
+
+    let settings = Settings {
+        connections,
+        duration_secs: args.duration,
+        warmup_secs: args.warmup,
+        tier: args.tier.as_str().to_string(),
+        db_kind: server::database_kind(&args.database_url).to_string(),
+        commit: report::git_commit(),
+        seed_secs,
+        // Read before the guard drops: the process (and its /proc entry) is gone after.
+        peak_rss_kb: pid.and_then(|p| server::read_status_kb(p, "VmHWM")),
+    };
+    drop(guard.take());
+
+    let text = report::render(&rows, &settings, &report::machine());
+    print!("{text}");
+    if let Some(path) = &args.output {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(file, "{text}").with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(rows
+        .iter()
+        .all(|r| matches!(r.result, RowResult::Measured(_))))
+}
+
+/// One query for the ids every scenario needs.
+async fn discover(client: &reqwest::Client, graphql_url: &str) -> Result<scenarios::Ids> {
+    let resp = client
+        .post(graphql_url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(scenarios::discovery_body())
+        .send()
+        .await
+        .context("discovery request failed")?;
+    let status = resp.status();
+    let text = resp.text().await.context("reading discovery body")?;
+    if !status.is_success() {
+        bail!("discovery: HTTP {status}: {text}");
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("discovery: invalid JSON: {text}"))?;
+    scenarios::parse_discovery(&value).context("discovery")
+}
+
+/// Validates, then loads one scenario while sampling the server's RSS.
+async fn run_scenario(
+    client: &reqwest::Client,
+    target: Arc<Target>,
+    cfg: LoadConfig,
+    pid: Option<u32>,
+    name: &str,
+) -> Result<(RowResult, Option<u64>)> {
+    if let Err(e) = load::validate(client, &target).await {
+        return Ok((RowResult::Failed(format!("{e:#}")), None));
+    }
+    eprintln!(
+        "{name}: {} connections, {}s warm-up + {}s measured ...",
+        cfg.connections,
+        cfg.warmup.as_secs(),
+        cfg.duration.as_secs()
+    );
+    let sampler = pid.map(RssSampler::start);
+    let stats = load::run(client, target, cfg).await?;
+    let rss_kb = match sampler {
+        Some(s) => s.finish().await,
+        None => None,
+    };
+    let summary = load::summarize(&stats, cfg.duration);
+    eprintln!(
+        "{name}: {:.1} req/s, {} errors",
+        summary.req_per_s, summary.errors
+    );
+    Ok((RowResult::Measured(summary), rss_kb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_defaults_and_lists() -> Result<()> {
+        let args = Args::try_parse_from(["bench", "--scenarios", "plant,point", "--tier", "s"])?;
+        assert_eq!(args.scenarios, [Scenario::Plant, Scenario::Point]);
+        assert_eq!(args.tier.as_str(), "S");
+        assert_eq!((args.connections, args.duration, args.warmup), (16, 20, 3));
+        assert_eq!(args.port, 18080);
+        let args = Args::try_parse_from(["bench", "--server-env", "A=b=c", "--server-env", "X="])?;
+        assert_eq!(
+            args.server_env,
+            [("A".into(), "b=c".into()), ("X".into(), String::new())]
+        );
+        assert!(Args::try_parse_from(["bench", "--server-env", "=v"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--connections", "0"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn base_url_strips_graphql_suffix() {
+        assert_eq!(base_url("http://h:1/graphql/"), "http://h:1");
+        assert_eq!(base_url("http://h:1/"), "http://h:1");
+    }
+}

@@ -1,0 +1,238 @@
+//! The GraphQL queries the harness drives, the id discovery that feeds them,
+//! and the one-shot validation that guards against benchmarking a broken query.
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
+use clap::ValueEnum;
+use serde_json::{Value, json};
+
+/// One load scenario; the names are what `--scenarios` accepts and what the table prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// One equipment with its sensors and their latest reading.
+    Point,
+    /// One line: its equipment tree plus its open alarms.
+    Line,
+    /// The whole plant tree with latest readings (the N+1 stress case).
+    Plant,
+    /// Bucketed history for 10 sensors over 6 hours.
+    Series,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Point,
+        Scenario::Line,
+        Scenario::Plant,
+        Scenario::Series,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Point => "point",
+            Scenario::Line => "line",
+            Scenario::Plant => "plant",
+            Scenario::Series => "series",
+        }
+    }
+}
+
+const DISCOVERY_QUERY: &str =
+    "{ lines(first: 1) { edges { node { id equipment { id sensors { id } } } } } }";
+
+const POINT_QUERY: &str = "query Point($id: ID!) { equipmentById(id: $id) { id code name status \
+     sensors { id tag metric unit latest { ts value quality } } } }";
+
+const LINE_QUERY: &str = "query Line($id: ID!) { lineById(id: $id) { id code name equipment { \
+     id code name status sensors { id tag latest { ts value } } } } \
+     alarms(filter: {lineId: $id, open: true}, first: 100) { totalCount edges { node { \
+     id severity message startTs equipment { id code } } } } }";
+
+const PLANT_QUERY: &str = "{ workshops(first: 100) { edges { node { id code name lines { \
+     id code name equipment { id code name status sensors { id tag latest { ts value quality } \
+     } } } } } } }";
+
+const SERIES_QUERY: &str = "query Series($ids: [ID!]!, $from: DateTime!, $to: DateTime!) { \
+     readingSeries(sensorIds: $ids, from: $from, to: $to, maxPoints: 500, aggs: [AVG, MIN, MAX]) \
+     { sensorId bucketSeconds points { ts avg min max } } }";
+
+/// How many sensors the `series` scenario asks for at once.
+const SERIES_SENSORS: usize = 10;
+/// Width of the `series` window; the seed writes 24 h, so 6 h stays inside it.
+const SERIES_WINDOW_HOURS: i64 = 6;
+
+/// Ids found in the seeded data, used as query variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids {
+    pub line: String,
+    pub equipment: String,
+    pub sensors: Vec<String>,
+}
+
+/// The JSON body to POST for discovery.
+pub fn discovery_body() -> String {
+    json!({ "query": DISCOVERY_QUERY }).to_string()
+}
+
+/// Extracts the ids from the discovery response; errors name what was missing
+/// because an empty database is the usual cause and should be obvious.
+pub fn parse_discovery(resp: &Value) -> Result<Ids> {
+    check_graphql_ok(resp)?;
+    let node = resp
+        .pointer("/data/lines/edges/0/node")
+        .ok_or_else(|| anyhow!("no line found (is the database seeded?)"))?;
+    let line = id_of(node).context("line without id")?;
+    let equipment = node
+        .get("equipment")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("line {line} has no equipment list"))?;
+    let first = equipment
+        .first()
+        .ok_or_else(|| anyhow!("line {line} has no equipment"))?;
+    let equipment_id = id_of(first).context("equipment without id")?;
+    let sensors: Vec<String> = equipment
+        .iter()
+        .filter_map(|e| e.get("sensors").and_then(Value::as_array))
+        .flatten()
+        .filter_map(id_of)
+        .take(SERIES_SENSORS)
+        .collect();
+    Ok(Ids {
+        line,
+        equipment: equipment_id,
+        sensors,
+    })
+}
+
+/// GraphQL `ID`s may be serialised as strings or numbers; accept both.
+fn id_of(v: &Value) -> Option<String> {
+    match v.get("id")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Formats a timestamp the way async-graphql's chrono `DateTime` scalar parses it.
+pub fn rfc3339(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Builds the request body for a scenario. `series_end` is the `to` bound.
+pub fn request_body(scenario: Scenario, ids: &Ids, series_end: DateTime<Utc>) -> Result<String> {
+    let body = match scenario {
+        Scenario::Point => json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } }),
+        Scenario::Line => json!({ "query": LINE_QUERY, "variables": { "id": ids.line } }),
+        Scenario::Plant => json!({ "query": PLANT_QUERY }),
+        Scenario::Series => {
+            if ids.sensors.is_empty() {
+                bail!("line {} has no sensors to ask a series for", ids.line);
+            }
+            let from = series_end - ChronoDuration::hours(SERIES_WINDOW_HOURS);
+            json!({
+                "query": SERIES_QUERY,
+                "variables": {
+                    "ids": ids.sensors,
+                    "from": rfc3339(from),
+                    "to": rfc3339(series_end),
+                }
+            })
+        }
+    };
+    Ok(body.to_string())
+}
+
+/// Fails when the response carries a non-empty `errors` array.
+pub fn check_graphql_ok(resp: &Value) -> Result<()> {
+    match resp.get("errors") {
+        Some(Value::Array(errs)) if !errs.is_empty() => {
+            bail!("GraphQL errors: {}", Value::Array(errs.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Stricter than the load loop: besides no errors, `data` must be an object
+/// whose every root field is non-null, since a null root (e.g. an unknown id)
+/// would otherwise benchmark a cheap "not found" path.
+pub fn validate_response(resp: &Value) -> Result<()> {
+    check_graphql_ok(resp)?;
+    let data = match resp.get("data") {
+        Some(Value::Object(map)) => map,
+        Some(Value::Null) | None => bail!("response has null or missing data: {resp}"),
+        Some(other) => bail!("data is not an object: {other}"),
+    };
+    if data.is_empty() {
+        bail!("data is an empty object");
+    }
+    if let Some((field, _)) = data.iter().find(|(_, v)| v.is_null()) {
+        bail!("root field `{field}` is null: {resp}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Ids {
+        Ids {
+            line: "L1".into(),
+            equipment: "E1".into(),
+            sensors: vec!["S1".into(), "S2".into()],
+        }
+    }
+
+    #[test]
+    fn discovery_collects_up_to_ten_sensors_across_equipment() -> Result<()> {
+        let sensors: Vec<Value> = (0..8).map(|i| json!({ "id": format!("s{i}") })).collect();
+        let resp = json!({ "data": { "lines": { "edges": [ { "node": {
+            "id": "line-1",
+            "equipment": [
+                { "id": "eq-1", "sensors": sensors },
+                { "id": 7, "sensors": sensors },
+            ]
+        } } ] } } });
+        let got = parse_discovery(&resp)?;
+        assert_eq!(got.line, "line-1");
+        assert_eq!(got.equipment, "eq-1");
+        assert_eq!(got.sensors.len(), 10);
+        assert_eq!(got.sensors[8], "s0");
+        Ok(())
+    }
+
+    #[test]
+    fn discovery_reports_empty_database() {
+        let resp = json!({ "data": { "lines": { "edges": [] } } });
+        let err = parse_discovery(&resp).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("seeded")));
+    }
+
+    #[test]
+    fn series_body_spans_six_hours() -> Result<()> {
+        let end = DateTime::parse_from_rfc3339("2025-01-02T12:00:00Z")?.with_timezone(&Utc);
+        let body: Value = serde_json::from_str(&request_body(Scenario::Series, &ids(), end)?)?;
+        let vars = &body["variables"];
+        assert_eq!(vars["from"], json!("2025-01-02T06:00:00Z"));
+        assert_eq!(vars["to"], json!("2025-01-02T12:00:00Z"));
+        assert_eq!(vars["ids"], json!(["S1", "S2"]));
+        Ok(())
+    }
+
+    #[test]
+    fn series_without_sensors_is_refused() {
+        let mut no_sensors = ids();
+        no_sensors.sensors.clear();
+        assert!(request_body(Scenario::Series, &no_sensors, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn validation_rejects_errors_and_null_roots() {
+        assert!(validate_response(&json!({ "data": { "a": 1 } })).is_ok());
+        assert!(validate_response(&json!({ "data": { "a": 1 }, "errors": [] })).is_ok());
+        assert!(validate_response(&json!({ "data": null, "errors": [{"message": "x"}] })).is_err());
+        assert!(validate_response(&json!({ "data": { "a": null } })).is_err());
+        assert!(validate_response(&json!({ "data": null })).is_err());
+        assert!(validate_response(&json!({})).is_err());
+    }
+}

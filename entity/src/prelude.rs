@@ -1,0 +1,29 @@
+//! `use entity::prelude::*;` brings every entity into scope under its singular name.
+
+pub use super::alarm::Entity as Alarm;
+pub use super::alarm_event::Entity as AlarmEvent;
+pub use super::api_token::Entity as ApiToken;
+pub use super::audit_log::Entity as AuditLog;
+pub use super::dashboard::Entity as Dashboard;
+pub use super::downtime_reason::Entity as DowntimeReason;
+pub use super::equipment::Entity as Equipment;
+pub use super::equipment_status_event::Entity as EquipmentStatusEvent;
+pub use super::maintenance_order::Entity as MaintenanceOrder;
+pub use super::metric_snapshot::Entity as MetricSnapshot;
+pub use super::product::Entity as Product;
+pub use super::production_line::Entity as ProductionLine;
+pub use super::production_order::Entity as ProductionOrder;
+pub use super::production_report::Entity as ProductionReport;
+pub use super::reading_1h::Entity as Reading1h;
+pub use super::reading_1m::Entity as Reading1m;
+pub use super::security_event::Entity as SecurityEvent;
+pub use super::sensor::Entity as Sensor;
+pub use super::sensor_latest::Entity as SensorLatest;
+pub use super::sensor_reading::Entity as SensorReading;
+pub use super::session::Entity as Session;
+pub use super::shift::Entity as Shift;
+pub use super::site::Entity as Site;
+pub use super::user::Entity as User;
+pub use super::user_workshop::Entity as UserWorkshop;
+pub use super::work_order::Entity as WorkOrder;
+pub use super::workshop::Entity as Workshop;

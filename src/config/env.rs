@@ -1,0 +1,48 @@
+//! Where configuration variables come from: the process, or a map in tests.
+
+use std::{collections::HashMap, str::FromStr};
+
+/// A source of configuration variables.
+pub trait EnvSource {
+    /// The raw value, if set and non-empty.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Parsing helpers shared by every source.
+pub trait EnvSourceExt: EnvSource {
+    /// The parsed value, or `default` when unset; a malformed value is an error naming it.
+    fn parse_or<T>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{name}: cannot parse `{raw}`: {e}")),
+        }
+    }
+}
+
+impl<S: EnvSource + ?Sized> EnvSourceExt for S {}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// A fixed map of variables.
+#[derive(Default)]
+pub struct MapEnv(pub HashMap<String, String>);
+
+impl EnvSource for MapEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned().filter(|v| !v.is_empty())
+    }
+}

@@ -1,0 +1,213 @@
+//! Typed configuration read from the environment (and `.env`), with every default in code.
+//!
+//! A malformed variable fails start-up with its name; secrets are wrapped so they never print.
+
+mod env;
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+
+pub use env::{EnvSource, EnvSourceExt, MapEnv, ProcessEnv};
+
+/// The whole configuration, one struct per concern.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub graphql: GraphqlConfig,
+    pub demo: DemoConfig,
+    pub log: LogConfig,
+}
+
+/// `development` (friendly defaults) or `production` (hardened defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// HTTP listener and transport settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// `SF_BIND`: listen address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `SF_ENV`.
+    pub env: Environment,
+    /// `SF_GRAPHIQL`: serve GraphiQL at `/graphiql` (default: on in development).
+    pub graphiql: bool,
+    /// `SF_INTROSPECTION`: allow schema introspection (default: on in development).
+    pub introspection: bool,
+    /// `SF_EXPOSE_SQL_COUNT`: add the `x-sql-statements` response header (default: on in
+    /// development).
+    pub expose_sql_count: bool,
+    /// `SF_BODY_LIMIT_BYTES`: largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// `SF_REQUEST_TIMEOUT_MS`: execution budget of one GraphQL request.
+    pub request_timeout: Duration,
+    /// `SF_COMPRESSION_MIN_BYTES`: responses at least this large are compressed (gzip/br).
+    pub compression_min_bytes: u16,
+    /// `SF_SHUTDOWN_GRACE_S`: how long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+/// Database pool settings.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL`: `sqlite://file.db?mode=rwc` or `postgres://…`.
+    pub url: SecretString,
+    /// `DATABASE_READ_URL`: optional read replica for queries.
+    pub read_url: Option<SecretString>,
+    /// `DB_MAX_CONNECTIONS` / `DB_MIN_CONNECTIONS`.
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// `DB_MAX_LIFETIME_S` / `DB_IDLE_TIMEOUT_S`: connection recycling.
+    pub max_lifetime: Duration,
+    pub idle_timeout: Duration,
+    /// `DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled connection.
+    pub acquire_timeout: Duration,
+    /// `DB_SLOW_QUERY_MS`: statements slower than this are logged and counted.
+    pub slow_query: Duration,
+}
+
+/// Limits and tuning of the GraphQL layer.
+#[derive(Clone, Debug)]
+pub struct GraphqlConfig {
+    /// `SF_MAX_DEPTH`: deepest accepted selection.
+    pub max_depth: usize,
+    /// `SF_MAX_COMPLEXITY`: largest accepted complexity (lists cost `first` × child cost).
+    pub max_complexity: usize,
+    /// `SF_MAX_PAGE_SIZE` / `SF_DEFAULT_PAGE_SIZE`: connection page sizes.
+    pub max_page_size: u32,
+    pub default_page_size: u32,
+    /// `SF_MAX_BATCH`: most operations in one batched HTTP request.
+    pub max_batch: usize,
+    /// `SF_MAX_READINGS`: most raw readings one `readings` call returns.
+    pub max_readings: u32,
+    /// `SF_MAX_SERIES_POINTS`: most buckets per series.
+    pub max_series_points: u32,
+    /// `SF_LOADER_DELAY_US`: DataLoader dispatch delay, chosen by measurement (docs/architecture.md).
+    pub loader_delay: Duration,
+}
+
+/// Demo data and the telemetry simulator.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    /// `SF_SEED`: tier seeded into an empty database at `serve` (`demo`, `S`, `M`, `none`).
+    pub seed: Option<crate::seed::Tier>,
+    /// `SF_SIMULATOR`: run the live telemetry simulator (default: on when the demo seed is on).
+    pub simulator: bool,
+    /// `SF_SIMULATOR_TICK_MS`: how often the simulator writes.
+    pub simulator_tick: Duration,
+}
+
+/// Logging output.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// `RUST_LOG`: tracing filter.
+    pub filter: String,
+    /// `SF_LOG_FORMAT`: `text` or `json` (default `json` in production).
+    pub json: bool,
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`, when present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        // A missing .env is normal; a malformed one is worth failing on.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(err) if err.not_found() => {}
+            Err(err) => return Err(err).context("reading .env"),
+        }
+        Self::from_source(&ProcessEnv)
+    }
+
+    /// Reads the configuration from any variable source (tests pass a map).
+    pub fn from_source(env: &dyn EnvSource) -> anyhow::Result<Self> {
+        let environment = match env.get("SF_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                anyhow::bail!("SF_ENV must be `development` or `production`, got `{other}`")
+            }
+        };
+        let dev = environment == Environment::Development;
+        let seed: Option<crate::seed::Tier> = match env.get("SF_SEED") {
+            None => Some(crate::seed::Tier::Demo),
+            Some(v) if v == "none" || v == "off" => None,
+            Some(v) => Some(v.parse().map_err(|e| anyhow::anyhow!("SF_SEED: {e}"))?),
+        };
+        let url = env
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://smart_factory.db?mode=rwc".to_owned());
+        let is_sqlite = url.starts_with("sqlite:");
+        Ok(Self {
+            server: ServerConfig {
+                bind: env.parse_or("SF_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+                env: environment,
+                graphiql: env.parse_or("SF_GRAPHIQL", dev)?,
+                introspection: env.parse_or("SF_INTROSPECTION", dev)?,
+                expose_sql_count: env.parse_or("SF_EXPOSE_SQL_COUNT", dev)?,
+                body_limit_bytes: env.parse_or("SF_BODY_LIMIT_BYTES", 2 * 1024 * 1024)?,
+                request_timeout: Duration::from_millis(
+                    env.parse_or("SF_REQUEST_TIMEOUT_MS", 15_000)?,
+                ),
+                compression_min_bytes: env.parse_or("SF_COMPRESSION_MIN_BYTES", 1024)?,
+                shutdown_grace: Duration::from_secs(env.parse_or("SF_SHUTDOWN_GRACE_S", 10)?),
+            },
+            database: DatabaseConfig {
+                url: SecretString::from(url),
+                read_url: env.get("DATABASE_READ_URL").map(SecretString::from),
+                // SQLite has one writer; a big pool only queues on its lock.
+                max_connections: env
+                    .parse_or("DB_MAX_CONNECTIONS", if is_sqlite { 8 } else { 32 })?,
+                min_connections: env.parse_or("DB_MIN_CONNECTIONS", 2)?,
+                max_lifetime: Duration::from_secs(env.parse_or("DB_MAX_LIFETIME_S", 600)?),
+                idle_timeout: Duration::from_secs(env.parse_or("DB_IDLE_TIMEOUT_S", 300)?),
+                acquire_timeout: Duration::from_millis(
+                    env.parse_or("DB_ACQUIRE_TIMEOUT_MS", 5_000)?,
+                ),
+                slow_query: Duration::from_millis(env.parse_or("DB_SLOW_QUERY_MS", 100)?),
+            },
+            graphql: GraphqlConfig {
+                max_depth: env.parse_or("SF_MAX_DEPTH", 12)?,
+                max_complexity: env.parse_or("SF_MAX_COMPLEXITY", 100_000)?,
+                max_page_size: env.parse_or("SF_MAX_PAGE_SIZE", 500)?,
+                default_page_size: env.parse_or("SF_DEFAULT_PAGE_SIZE", 50)?,
+                max_batch: env.parse_or("SF_MAX_BATCH", 20)?,
+                max_readings: env.parse_or("SF_MAX_READINGS", 10_000)?,
+                max_series_points: env.parse_or("SF_MAX_SERIES_POINTS", 2_000)?,
+                loader_delay: Duration::from_micros(env.parse_or("SF_LOADER_DELAY_US", 0)?),
+            },
+            demo: DemoConfig {
+                simulator: env.parse_or("SF_SIMULATOR", seed == Some(crate::seed::Tier::Demo))?,
+                simulator_tick: Duration::from_millis(env.parse_or("SF_SIMULATOR_TICK_MS", 1_000)?),
+                seed,
+            },
+            log: LogConfig {
+                filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+                json: match env.get("SF_LOG_FORMAT").as_deref() {
+                    None => !dev,
+                    Some("json") => true,
+                    Some("text") => false,
+                    Some(other) => {
+                        anyhow::bail!("SF_LOG_FORMAT must be `text` or `json`, got `{other}`")
+                    }
+                },
+            },
+        })
+    }
+
+    /// A configuration for tests and tools: defaults, the given database, port 0, no demo.
+    pub fn for_database(url: &str) -> anyhow::Result<Self> {
+        let mut config = Self::from_source(&env::MapEnv::default())?;
+        config.database.url = SecretString::from(url.to_owned());
+        config.database.max_connections = if url.starts_with("sqlite:") { 4 } else { 8 };
+        config.database.min_connections = 1;
+        config.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.demo.seed = None;
+        config.demo.simulator = false;
+        Ok(config)
+    }
+}

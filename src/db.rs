@@ -1,0 +1,130 @@
+//! Database pools (primary and optional read replica) and SQL statement accounting.
+//!
+//! Every statement passes sea-orm's metric callback: it feeds the instance metrics, logs slow
+//! statements, and adds to the counter of the request that ran it (a task-local set by the
+//! GraphQL handler and carried into DataLoader tasks by their spawner).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{config::DatabaseConfig, telemetry::Metrics};
+
+tokio::task_local! {
+    static STATEMENTS: StatementCounter;
+}
+
+/// Counts the SQL statements run on behalf of one request.
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(Arc<AtomicU32>);
+
+impl StatementCounter {
+    /// Statements counted so far.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Wraps `fut` so that the statements it executes are counted here.
+    pub fn scope<F: Future>(&self, fut: F) -> tokio::task::futures::TaskLocalFuture<Self, F> {
+        STATEMENTS.scope(self.clone(), fut)
+    }
+}
+
+/// The pools of one instance.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// The primary: every write and read-your-writes.
+    pub write: DatabaseConnection,
+    /// The replica when `DATABASE_READ_URL` is set, else the primary.
+    pub read: DatabaseConnection,
+}
+
+impl Db {
+    /// Connects the pools and installs the statement accounting.
+    pub async fn connect(config: &DatabaseConfig, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let write = connect_one(&config.url, config, metrics.clone())
+            .await
+            .context("connecting to DATABASE_URL")?;
+        let read = match &config.read_url {
+            Some(url) => connect_one(url, config, metrics)
+                .await
+                .context("connecting to DATABASE_READ_URL")?,
+            None => write.clone(),
+        };
+        Ok(Self { write, read })
+    }
+
+    /// The engine behind the primary.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.write.get_database_backend()
+    }
+
+    /// Pings the primary; returns its round trip.
+    pub async fn ping(&self) -> Result<Duration, sea_orm::DbErr> {
+        let started = std::time::Instant::now();
+        self.write.ping().await?;
+        Ok(started.elapsed())
+    }
+}
+
+async fn connect_one(
+    url: &SecretString,
+    config: &DatabaseConfig,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<DatabaseConnection> {
+    let url = url.expose_secret();
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(config.max_connections)
+        .min_connections(config.min_connections.min(config.max_connections))
+        .max_lifetime(config.max_lifetime)
+        .idle_timeout(config.idle_timeout)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_timeout(Duration::from_secs(10))
+        // Statements are logged by the metric callback below, with our thresholds.
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        options.map_sqlx_sqlite_opts(|opts| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    }
+    let mut db = Database::connect(options).await?;
+    let slow = config.slow_query;
+    db.set_metric_callback(move |info| {
+        metrics.sql_statements.inc();
+        metrics.sql_duration.observe(info.elapsed.as_secs_f64());
+        if info.failed {
+            metrics.sql_failed_statements.inc();
+        }
+        if info.elapsed >= slow {
+            metrics.sql_slow_statements.inc();
+            tracing::warn!(
+                elapsed_ms = info.elapsed.as_millis() as u64,
+                sql = %truncate(&info.statement.sql, 500),
+                "slow SQL statement"
+            );
+        }
+        // Outside a request (jobs, seed, simulator) there is no counter; that is fine.
+        let _ = STATEMENTS.try_with(|c| c.0.fetch_add(1, Ordering::Relaxed));
+    });
+    Ok(db)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((idx, _)) => &s[..idx],
+        None => s,
+    }
+}

@@ -1,0 +1,219 @@
+//! The one error type of the request path, with the stable codes clients match on.
+//!
+//! Every failure a client can see maps to one `ErrorCode`; internal causes (database errors,
+//! bugs) are logged here with their cause chain and reach the client only as `INTERNAL`.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// The stable values of `extensions.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    RateLimited,
+    QueryTooComplex,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire form, e.g. `BAD_USER_INPUT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::Timeout => "TIMEOUT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// A failure on the request path.
+///
+/// Deliberately not `Display`: async-graphql converts every `Display` type into an error
+/// without a code, and this type must only ever reach clients through `extend`, with one.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated,
+    Forbidden(String),
+    NotFound {
+        entity: &'static str,
+        id: String,
+    },
+    BadInput {
+        message: String,
+        field: Option<&'static str>,
+    },
+    Conflict(String),
+    TooComplex(String),
+    Timeout,
+    Db(DbErr),
+    Internal(anyhow::Error),
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+/// Result of a service call.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A validation failure of one input field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    /// A validation failure not tied to one field.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadInput {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// An unknown id.
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// The message a client sees (internal causes are not included).
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated => "authentication required".to_owned(),
+            Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
+            Self::NotFound { entity, id } => format!("{entity} {id} not found"),
+            Self::BadInput { message, .. } => message.clone(),
+            Self::TooComplex(m) => format!("query too complex: {m}"),
+            Self::Timeout => "the operation took too long".to_owned(),
+            Self::Db(_) | Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// For start-up, jobs and commands: keeps the cause of internal errors.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            Self::Db(err) => anyhow::Error::new(err),
+            Self::Internal(err) => err,
+            other => anyhow::anyhow!(other.message()),
+        }
+    }
+
+    /// The code this error carries on the wire.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::BadInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::TooComplex(_) => ErrorCode::QueryTooComplex,
+            Self::Timeout => ErrorCode::Timeout,
+            Self::Db(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Maps constraint violations of a write to client errors; everything else stays internal.
+pub trait DbResultExt<T> {
+    /// A unique violation becomes `CONFLICT` with `message`; a foreign-key violation becomes
+    /// `BAD_USER_INPUT` (a referenced row is missing or still referenced).
+    fn on_constraint(self, message: &str) -> AppResult<T>;
+
+    /// For deletes: a foreign-key violation (the row is still referenced) becomes `CONFLICT`
+    /// with `message`.
+    fn on_delete(self, message: &str) -> AppResult<T>;
+}
+
+impl<T> DbResultExt<T> for Result<T, DbErr> {
+    fn on_constraint(self, message: &str) -> AppResult<T> {
+        self.map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(message.to_owned()),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::bad_input(
+                "the change refers to a missing row, or the row is still referenced",
+            ),
+            _ => AppError::Db(err),
+        })
+    }
+
+    fn on_delete(self, message: &str) -> AppResult<T> {
+        self.map_err(|err| match err.sql_err() {
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                AppError::Conflict(message.to_owned())
+            }
+            _ => AppError::Db(err),
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.extend()
+    }
+}
+
+/// An `AppError` shared between the resolvers waiting on one DataLoader batch (DataLoader
+/// errors must be `Clone`).
+#[derive(Clone, Debug)]
+pub struct SharedError(pub std::sync::Arc<AppError>);
+
+impl From<AppError> for SharedError {
+    fn from(err: AppError) -> Self {
+        Self(std::sync::Arc::new(err))
+    }
+}
+
+impl From<SharedError> for async_graphql::Error {
+    fn from(err: SharedError) -> Self {
+        err.0.extend()
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        let code = self.code();
+        let message = match self {
+            Self::Db(cause) => {
+                tracing::error!(error.cause_chain = ?cause, "database error on the request path");
+                "internal error".to_owned()
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error.cause_chain = ?cause, "internal error on the request path");
+                "internal error".to_owned()
+            }
+            other => other.message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            if let Self::BadInput {
+                field: Some(field), ..
+            } = self
+            {
+                ext.set("field", *field);
+            }
+        })
+    }
+}

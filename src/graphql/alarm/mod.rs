@@ -1,0 +1,4 @@
+//! Alarms: lists, counts, and the machine and sensor each concerns.
+
+pub mod query;
+pub mod types;

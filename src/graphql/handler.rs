@@ -1,0 +1,332 @@
+//! GraphQL over HTTP (POST and GET, batches, both response media types), the WebSocket
+//! endpoint and GraphiQL.
+//!
+//! The transport follows the GraphQL-over-HTTP spec: a client that accepts
+//! `application/graphql-response+json` gets 4xx for requests that never executed (unparsable,
+//! invalid); one that accepts only `application/json` gets 200 with `errors`. Every error leaves
+//! with an `extensions.code`, including those the library raises before our resolvers run.
+
+use std::{sync::Arc, time::Instant};
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, ErrorExtensionValues, Request, Response, ServerError,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+    parser::types::OperationType,
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State, WebSocketUpgrade, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response as HttpResponse},
+};
+
+use super::{AppSchema, loaders::Loaders};
+use crate::{auth::Caller, db::StatementCounter, error::ErrorCode, state::AppState};
+
+/// What the GraphQL routes share.
+#[derive(Clone)]
+pub struct GraphqlHttp {
+    pub state: AppState,
+    pub schema: AppSchema,
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const APPLICATION_JSON: &str = "application/json";
+
+/// `POST /graphql`.
+pub async fn post(
+    State(http): State<GraphqlHttp>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> HttpResponse {
+    let media = response_media(&headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "request body larger than {} bytes",
+                    http.state.config.server.body_limit_bytes
+                )
+            } else {
+                "could not read the request body".to_owned()
+            };
+            return transport_error(status, media, ErrorCode::BadUserInput, &message);
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(APPLICATION_JSON) {
+        return transport_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            ErrorCode::BadUserInput,
+            "send the request as `content-type: application/json`",
+        );
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                &format!("malformed GraphQL request: {err}"),
+            );
+        }
+    };
+    execute(&http, batch, media, &headers).await
+}
+
+/// `GET /graphql`: queries only, parameters in the query string.
+pub async fn get(
+    State(http): State<GraphqlHttp>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> HttpResponse {
+    let media = response_media(&headers);
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(err) => {
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                ErrorCode::BadUserInput,
+                &format!("malformed GraphQL request: {err}"),
+            );
+        }
+    };
+    if is_mutation(&request) {
+        let mut response = transport_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ErrorCode::BadUserInput,
+            "mutations must be sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&http, BatchRequest::Single(request), media, &headers).await
+}
+
+fn is_mutation(request: &Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        // Unparsable: execution reports the syntax error properly.
+        return false;
+    };
+    doc.operations.iter().any(|(name, op)| {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
+async fn execute(
+    http: &GraphqlHttp,
+    batch: BatchRequest,
+    media: &'static str,
+    _headers: &HeaderMap,
+) -> HttpResponse {
+    let state = &http.state;
+    let started = Instant::now();
+    let counter = StatementCounter::default();
+    let caller = Arc::new(Caller::development_admin());
+    let requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => {
+            if list.is_empty() || list.len() > state.config.graphql.max_batch {
+                return transport_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    ErrorCode::BadUserInput,
+                    &format!(
+                        "a batch must hold 1 to {} operations",
+                        state.config.graphql.max_batch
+                    ),
+                );
+            }
+            list
+        }
+    };
+    let single = requests.len() == 1;
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let loaders = Loaders::new(
+            &state.db.read,
+            caller.clone(),
+            &counter,
+            &state.config.graphql,
+        );
+        let request = request.data((*caller).clone()).data(loaders);
+        let run = counter.scope(http.schema.execute(request));
+        let response = match tokio::time::timeout(state.config.server.request_timeout, run).await {
+            Ok(response) => response,
+            Err(_) => Response::from_errors(vec![coded(
+                ServerError::new("the operation took longer than the request timeout", None),
+                ErrorCode::Timeout,
+            )]),
+        };
+        responses.push(with_codes(response));
+    }
+    let statements = counter.get();
+    let ok = responses.iter().all(|r| r.errors.is_empty());
+    state
+        .metrics
+        .observe_request(ok, started.elapsed().as_secs_f64(), statements);
+    if statements > 0 {
+        tracing::debug!(statements, "SQL statements for this request");
+    }
+    let request_error = single && responses.iter().all(is_request_error);
+    let status = if media == GRAPHQL_RESPONSE_JSON && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = if single {
+        responses.pop().map(BatchResponse::Single)
+    } else {
+        Some(BatchResponse::Batch(responses))
+    };
+    let mut response = json_response(status, media, &body);
+    if state.config.server.expose_sql_count {
+        response
+            .headers_mut()
+            .insert("x-sql-statements", HeaderValue::from(statements));
+    }
+    response
+}
+
+/// A response whose operation never executed: no data, only errors.
+fn is_request_error(response: &Response) -> bool {
+    matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty()
+}
+
+/// Gives every error a code: those raised by the library (syntax, validation, variable
+/// coercion, limits) have none of their own.
+fn with_codes(mut response: Response) -> Response {
+    response.errors = response
+        .errors
+        .into_iter()
+        .map(|err| {
+            let has_code = err
+                .extensions
+                .as_ref()
+                .is_some_and(|ext| ext.get("code").is_some());
+            if has_code {
+                return err;
+            }
+            let code = if err.message.starts_with("Query is too complex")
+                || err.message.starts_with("Query is nested too deep")
+                || err.message.contains("too deep")
+            {
+                ErrorCode::QueryTooComplex
+            } else {
+                ErrorCode::BadUserInput
+            };
+            coded(err, code)
+        })
+        .collect();
+    response
+}
+
+fn coded(mut err: ServerError, code: ErrorCode) -> ServerError {
+    let ext = err
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
+    ext.set("code", code.as_str());
+    err
+}
+
+/// The media type of the answer: the newer GraphQL one when the client accepts it.
+fn response_media(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE_JSON) {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        APPLICATION_JSON
+    }
+}
+
+fn json_response<T: serde::Serialize>(
+    status: StatusCode,
+    media: &'static str,
+    body: &T,
+) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+            bytes,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "serialising a GraphQL response");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// An error found before any operation ran, in GraphQL's error shape.
+pub fn transport_error(
+    status: StatusCode,
+    media: &'static str,
+    code: ErrorCode,
+    message: &str,
+) -> HttpResponse {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    json_response(status, media, &body)
+}
+
+/// `GET /graphiql`.
+pub async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Smart Factory GraphQL")
+            .finish(),
+    )
+}
+
+/// `GET /graphql/ws`: `graphql-transport-ws` and the legacy `graphql-ws` protocol.
+pub async fn websocket(
+    State(http): State<GraphqlHttp>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    let GraphqlHttp { state, schema } = http;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |_payload| async move {
+                    let caller = Arc::new(Caller::development_admin());
+                    let counter = StatementCounter::default();
+                    let mut data = Data::default();
+                    data.insert(Loaders::new(
+                        &state.db.read,
+                        caller.clone(),
+                        &counter,
+                        &state.config.graphql,
+                    ));
+                    data.insert((*caller).clone());
+                    Ok(data)
+                })
+                .serve()
+        })
+}

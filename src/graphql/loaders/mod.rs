@@ -1,0 +1,137 @@
+//! Per-request DataLoaders, one per (entity, key): the select_related / prefetch_related of this
+//! server. Each batches every key asked for into one `WHERE key IN (…)` statement and caches
+//! results for the rest of the request, so the list resolvers can prime whole levels of a tree
+//! at once (see `prefetch`).
+
+mod alarms_open_by_equipment;
+mod equipment_by_id;
+mod equipment_by_line;
+mod latest_reading_by_sensor;
+mod line_by_id;
+mod lines_by_workshop;
+mod product_by_id;
+mod sensor_by_id;
+mod sensors_by_equipment;
+mod site_by_id;
+mod workshop_by_id;
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use sea_orm::DatabaseConnection;
+
+pub use alarms_open_by_equipment::AlarmsOpenByEquipmentLoader;
+pub use equipment_by_id::EquipmentByIdLoader;
+pub use equipment_by_line::EquipmentByLineLoader;
+pub use latest_reading_by_sensor::LatestReadingBySensorLoader;
+pub use line_by_id::LineByIdLoader;
+pub use lines_by_workshop::LinesByWorkshopLoader;
+pub use product_by_id::ProductByIdLoader;
+pub use sensor_by_id::SensorByIdLoader;
+pub use sensors_by_equipment::{SensorsByEquipmentLoader, SensorsWithLatestByEquipmentLoader};
+pub use site_by_id::SiteByIdLoader;
+pub use workshop_by_id::WorkshopByIdLoader;
+
+use crate::{auth::Caller, config::GraphqlConfig, db::StatementCounter};
+
+/// What every loader needs: the read pool and the caller whose scope filters the rows.
+#[derive(Clone)]
+pub struct LoaderContext {
+    pub db: DatabaseConnection,
+    pub caller: Arc<Caller>,
+}
+
+/// Error type of every loader (DataLoader requires `Clone`).
+pub type LoadError = crate::error::SharedError;
+
+/// Defines a loader struct over `LoaderContext` whose `load` is the given expression.
+macro_rules! loader {
+    ($(#[$doc:meta])* $name:ident => $value:ty, |$ctx:ident, $keys:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub super::LoaderContext);
+
+        impl async_graphql::dataloader::Loader<i64> for $name {
+            type Value = $value;
+            type Error = super::LoadError;
+
+            async fn load(
+                &self,
+                keys: &[i64],
+            ) -> Result<std::collections::HashMap<i64, $value>, Self::Error> {
+                let $ctx = &self.0;
+                let $keys = keys;
+                $body.map_err(super::LoadError::from)
+            }
+        }
+    };
+}
+pub(crate) use loader;
+
+/// Wraps grouped children in `Arc` so cached values clone cheaply.
+pub(crate) fn shared<T>(
+    map: std::collections::HashMap<i64, Vec<T>>,
+) -> std::collections::HashMap<i64, Arc<Vec<T>>> {
+    map.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()
+}
+
+type Cached<T> = DataLoader<T, HashMapCache>;
+
+/// The DataLoaders of one request.
+pub struct Loaders {
+    pub site_by_id: Cached<SiteByIdLoader>,
+    pub workshop_by_id: Cached<WorkshopByIdLoader>,
+    pub line_by_id: Cached<LineByIdLoader>,
+    pub equipment_by_id: Cached<EquipmentByIdLoader>,
+    pub sensor_by_id: Cached<SensorByIdLoader>,
+    pub product_by_id: Cached<ProductByIdLoader>,
+    pub lines_by_workshop: Cached<LinesByWorkshopLoader>,
+    pub equipment_by_line: Cached<EquipmentByLineLoader>,
+    pub sensors_by_equipment: Cached<SensorsByEquipmentLoader>,
+    pub sensors_with_latest_by_equipment: Cached<SensorsWithLatestByEquipmentLoader>,
+    pub latest_reading_by_sensor: Cached<LatestReadingBySensorLoader>,
+    pub alarms_open_by_equipment: Cached<AlarmsOpenByEquipmentLoader>,
+}
+
+/// Keys per statement: far above any plant tree level (10,000 sensors), far below the
+/// engines' parameter limits.
+const MAX_BATCH: usize = 20_000;
+
+impl Loaders {
+    /// Fresh loaders for one request; their batch tasks count statements into `counter`.
+    pub fn new(
+        db: &DatabaseConnection,
+        caller: Arc<Caller>,
+        counter: &StatementCounter,
+        config: &GraphqlConfig,
+    ) -> Self {
+        let ctx = LoaderContext {
+            db: db.clone(),
+            caller,
+        };
+        let make = |counter: &StatementCounter| {
+            let counter = counter.clone();
+            move |fut| tokio::spawn(counter.scope(fut))
+        };
+        macro_rules! new {
+            ($loader:ident) => {
+                DataLoader::with_cache($loader(ctx.clone()), make(counter), HashMapCache::default())
+                    .delay(config.loader_delay)
+                    .max_batch_size(MAX_BATCH)
+            };
+        }
+        Self {
+            site_by_id: new!(SiteByIdLoader),
+            workshop_by_id: new!(WorkshopByIdLoader),
+            line_by_id: new!(LineByIdLoader),
+            equipment_by_id: new!(EquipmentByIdLoader),
+            sensor_by_id: new!(SensorByIdLoader),
+            product_by_id: new!(ProductByIdLoader),
+            lines_by_workshop: new!(LinesByWorkshopLoader),
+            equipment_by_line: new!(EquipmentByLineLoader),
+            sensors_by_equipment: new!(SensorsByEquipmentLoader),
+            sensors_with_latest_by_equipment: new!(SensorsWithLatestByEquipmentLoader),
+            latest_reading_by_sensor: new!(LatestReadingBySensorLoader),
+            alarms_open_by_equipment: new!(AlarmsOpenByEquipmentLoader),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Maintenance orders.
+
+pub mod query;
+pub mod types;

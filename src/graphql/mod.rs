@@ -1,0 +1,92 @@
+//! The GraphQL API: schema assembly, transport, per-request loaders, and one folder per domain.
+
+pub mod alarm;
+pub mod connection;
+pub mod context;
+pub mod enums;
+pub mod handler;
+pub mod loaders;
+pub mod maintenance;
+pub mod plant;
+pub mod prefetch;
+pub mod production;
+pub mod root;
+pub mod telemetry;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+
+use crate::{
+    error::{AppError, AppResult},
+    service::page::PageRequest,
+    state::AppState,
+};
+use context::ContextExt;
+use root::{MutationRoot, QueryRoot};
+
+/// The schema type.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with the configured limits; `state` becomes schema data.
+pub fn build_schema(state: Option<AppState>) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    );
+    if let Some(state) = state {
+        let limits = &state.config.graphql;
+        builder = builder
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            // Recursion limit of the parser: far above any legitimate depth.
+            .limit_recursive_depth(64);
+        if !state.config.server.introspection {
+            builder = builder.disable_introspection();
+        }
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+/// A page request for list `list`, asking for `totalCount` only when the query selects it.
+pub(crate) fn page_request(
+    ctx: &Context<'_>,
+    list: &'static str,
+    first: Option<i32>,
+    after: Option<String>,
+) -> AppResult<PageRequest> {
+    let limits = &ctx.state().config.graphql;
+    let want_total = ctx.look_ahead().field("totalCount").exists();
+    Ok(PageRequest::new(
+        list,
+        first,
+        after,
+        limits.default_page_size,
+        limits.max_page_size,
+    )?
+    .with_total(want_total))
+}
+
+/// Most characters of a search text.
+const MAX_SEARCH: usize = 100;
+
+/// Checks a free-text search argument; blank means no search.
+pub(crate) fn search_text(search: Option<String>) -> AppResult<Option<String>> {
+    match search {
+        None => Ok(None),
+        Some(s) if s.chars().count() > MAX_SEARCH => Err(AppError::invalid(
+            "search",
+            format!("`search` must be at most {MAX_SEARCH} characters"),
+        )),
+        Some(s) if s.contains('\0') => {
+            Err(AppError::invalid("search", "`search` must not contain NUL"))
+        }
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => Ok(Some(s)),
+    }
+}

@@ -1,0 +1,5 @@
+//! Plant structure: sites, workshops, lines, equipment and sensors.
+
+pub mod mutation;
+pub mod query;
+pub mod types;

@@ -1,0 +1,5 @@
+//! Products, production orders and shifts.
+
+pub mod mutation;
+pub mod query;
+pub mod types;

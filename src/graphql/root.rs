@@ -1,0 +1,25 @@
+//! The schema's roots, merged from the domains.
+
+use async_graphql::MergedObject;
+
+use super::{
+    alarm::query::AlarmQuery,
+    maintenance::query::MaintenanceQuery,
+    plant::{mutation::PlantMutation, query::PlantQuery},
+    production::{mutation::ProductionMutation, query::ProductionQuery},
+    telemetry::query::TelemetryQuery,
+};
+
+/// Every query field.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    PlantQuery,
+    TelemetryQuery,
+    AlarmQuery,
+    ProductionQuery,
+    MaintenanceQuery,
+);
+
+/// Every mutation field.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(PlantMutation, ProductionMutation);

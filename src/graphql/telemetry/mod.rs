@@ -1,0 +1,4 @@
+//! Telemetry reads: latest values, raw ranges and bucketed series.
+
+pub mod query;
+pub mod types;

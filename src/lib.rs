@@ -1,0 +1,15 @@
+//! Smart Factory GraphQL server: plant structure, telemetry, alarms, production and
+//! maintenance behind one GraphQL API. See `docs/architecture.md` for the map.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod seed;
+pub mod service;
+pub mod simulator;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

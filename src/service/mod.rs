@@ -1,0 +1,46 @@
+//! Business rules per domain, free of GraphQL: every function takes the caller, checks role
+//! and workshop scope, validates input and runs its writes in one transaction.
+
+pub mod alarm;
+pub mod equipment;
+pub mod line;
+pub mod maintenance;
+pub mod page;
+pub mod product;
+pub mod production;
+pub mod sensor;
+pub mod telemetry;
+pub mod validate;
+pub mod workshop;
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr};
+
+/// A case-insensitive "contains" match that treats `%`, `_` and `\` in `needle` literally.
+pub(crate) fn contains(column: impl IntoColumnRef, needle: &str) -> Expr {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// Groups rows by a key, with an (empty) entry for every requested key, so that loaders can
+/// cache "no children" as firmly as "these children".
+pub(crate) fn group_by_key<T>(
+    keys: &[i64],
+    rows: Vec<T>,
+    key: impl Fn(&T) -> i64,
+) -> HashMap<i64, Vec<T>> {
+    let mut map: HashMap<i64, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        map.entry(key(&row)).or_default().push(row);
+    }
+    map
+}

@@ -1,0 +1,362 @@
+//! Readings: latest values, raw ranges, bucketed series, and the batched write path.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use entity::{equipment, sensor, sensor_latest, sensor_reading};
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    sea_query::{ExprTrait, OnConflict, Query},
+};
+
+use crate::{
+    auth::Caller,
+    error::{AppError, AppResult},
+};
+
+/// Which sensors a latest-values query is about: exactly one selector.
+#[derive(Clone, Debug)]
+pub enum SensorSelector {
+    Ids(Vec<i64>),
+    Equipment(i64),
+    Line(i64),
+}
+
+/// Most sensors one selector may name.
+pub const MAX_SENSORS_PER_QUERY: usize = 1_000;
+
+/// Latest value of each selected sensor the caller may see, by sensor id.
+pub async fn latest(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    selector: &SensorSelector,
+) -> AppResult<Vec<sensor_latest::Model>> {
+    let mut sensors = Query::select()
+        .column(sensor::Column::Id)
+        .from(sensor::Entity)
+        .cond_where(caller.scope.condition(sensor::Column::WorkshopId))
+        .to_owned();
+    match selector {
+        SensorSelector::Ids(ids) => {
+            if ids.len() > MAX_SENSORS_PER_QUERY {
+                return Err(AppError::invalid(
+                    "sensorIds",
+                    format!("at most {MAX_SENSORS_PER_QUERY} sensors per query"),
+                ));
+            }
+            sensors.and_where(sensor::Column::Id.is_in(ids.iter().copied()));
+        }
+        SensorSelector::Equipment(id) => {
+            sensors.and_where(sensor::Column::EquipmentId.eq(*id));
+        }
+        SensorSelector::Line(id) => {
+            sensors.and_where(
+                sensor::Column::EquipmentId.in_subquery(
+                    Query::select()
+                        .column(equipment::Column::Id)
+                        .from(equipment::Entity)
+                        .and_where(equipment::Column::LineId.eq(*id))
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    Ok(sensor_latest::Entity::find()
+        .filter(sensor_latest::Column::SensorId.in_subquery(sensors))
+        .order_by_asc(sensor_latest::Column::SensorId)
+        .all(db)
+        .await?)
+}
+
+/// Latest values by sensor id (for the loader); no scope check: callers pass visible ids.
+pub async fn latest_by_sensor_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, sensor_latest::Model>> {
+    let rows = sensor_latest::Entity::find()
+        .filter(sensor_latest::Column::SensorId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.sensor_id, r)).collect())
+}
+
+/// Checks a time range: `from < to`, both within ±100 years of now, at most `max_days` long.
+pub fn check_range(from: DateTime<Utc>, to: DateTime<Utc>, max_days: i64) -> AppResult<()> {
+    if from >= to {
+        return Err(AppError::invalid("from", "`from` must be before `to`"));
+    }
+    let now = Utc::now();
+    let century = chrono::Duration::days(36_525);
+    if from < now - century || to > now + century {
+        return Err(AppError::invalid(
+            "to",
+            "the range must lie within 100 years of now",
+        ));
+    }
+    if to - from > chrono::Duration::days(max_days) {
+        return Err(AppError::invalid(
+            "to",
+            format!("the range must be at most {max_days} days long"),
+        ));
+    }
+    Ok(())
+}
+
+/// Raw readings of one sensor in `[from, to)`, oldest first, at most `limit`.
+pub async fn readings(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    sensor_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<sensor_reading::Model>> {
+    check_range(from, to, 366)?;
+    super::sensor::get(db, caller, sensor_id).await?;
+    Ok(sensor_reading::Entity::find()
+        .filter(sensor_reading::Column::SensorId.eq(sensor_id))
+        .filter(sensor_reading::Column::Ts.gte(from))
+        .filter(sensor_reading::Column::Ts.lt(to))
+        .order_by_asc(sensor_reading::Column::Ts)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Aggregates a series may carry.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aggregates {
+    pub avg: bool,
+    pub min: bool,
+    pub max: bool,
+    pub last: bool,
+    pub sum: bool,
+    pub count: bool,
+}
+
+/// One bucket of one sensor's series.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct BucketRow {
+    pub sensor_id: i64,
+    /// Bucket number: start time = bucket × bucket seconds since the epoch.
+    pub bucket: i64,
+    pub avg: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: Option<f64>,
+    pub count: i64,
+    pub last: Option<f64>,
+}
+
+/// A series request after validation.
+#[derive(Clone, Debug)]
+pub struct SeriesRequest {
+    pub sensor_ids: Vec<i64>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Explicit bucket width in seconds; otherwise derived from `max_points`.
+    pub bucket_s: Option<i64>,
+    pub max_points: u32,
+    pub aggregates: Aggregates,
+}
+
+/// The buckets of every requested sensor, with the bucket width used.
+pub struct Series {
+    pub bucket_s: i64,
+    pub rows: Vec<BucketRow>,
+}
+
+/// Most sensors in one series request.
+pub const MAX_SERIES_SENSORS: usize = 100;
+
+/// Buckets raw readings in the database: one grouped statement for all sensors.
+pub async fn series(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    request: &SeriesRequest,
+    max_points: u32,
+) -> AppResult<Series> {
+    if request.sensor_ids.is_empty() || request.sensor_ids.len() > MAX_SERIES_SENSORS {
+        return Err(AppError::invalid(
+            "sensorIds",
+            format!("give 1 to {MAX_SERIES_SENSORS} sensors"),
+        ));
+    }
+    check_range(request.from, request.to, 366)?;
+    if request.max_points == 0 || request.max_points > max_points {
+        return Err(AppError::invalid(
+            "maxPoints",
+            format!("`maxPoints` must be between 1 and {max_points}"),
+        ));
+    }
+    let span_s = Ord::max((request.to - request.from).num_seconds(), 1);
+    let bucket_s = match request.bucket_s {
+        Some(b) if b < 1 => {
+            return Err(AppError::invalid(
+                "bucket",
+                "`bucket` must be at least 1 second",
+            ));
+        }
+        Some(b) if span_s / b > i64::from(max_points) => {
+            return Err(AppError::invalid(
+                "bucket",
+                format!("the range holds more than {max_points} buckets of this width"),
+            ));
+        }
+        Some(b) => b,
+        None => (span_s + i64::from(request.max_points) - 1) / i64::from(request.max_points),
+    };
+    let visible = super::sensor::by_ids(db, caller, &request.sensor_ids).await?;
+    if let Some(missing) = request
+        .sensor_ids
+        .iter()
+        .find(|id| !visible.contains_key(id))
+    {
+        return Err(AppError::not_found("sensor", missing));
+    }
+    let backend = db.get_database_backend();
+    let statement = series_statement(backend, request, bucket_s);
+    let rows = BucketRow::find_by_statement(statement).all(db).await?;
+    Ok(Series { bucket_s, rows })
+}
+
+fn series_statement(backend: DatabaseBackend, request: &SeriesRequest, bucket_s: i64) -> Statement {
+    let mut values: Vec<Value> = Vec::with_capacity(request.sensor_ids.len() + 3);
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        match backend {
+            DatabaseBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let bucket_param = param(bucket_s.into(), &mut values);
+    let bucket_expr = match backend {
+        DatabaseBackend::Postgres => {
+            format!("floor(extract(epoch from ts) / {bucket_param})::bigint")
+        }
+        _ => format!("(CAST(strftime('%s', ts) AS INTEGER) / {bucket_param})"),
+    };
+    let ids: Vec<String> = request
+        .sensor_ids
+        .iter()
+        .map(|id| param((*id).into(), &mut values))
+        .collect();
+    let from = param(request.from.into(), &mut values);
+    let to = param(request.to.into(), &mut values);
+    let filter = format!(
+        "sensor_id IN ({}) AND ts >= {from} AND ts < {to}",
+        ids.join(", ")
+    );
+    // LAST needs the newest row per bucket: a window over the range, only when asked for.
+    let sql = if request.aggregates.last {
+        format!(
+            "SELECT sensor_id, b AS bucket, avg(value) AS avg, min(value) AS min, \
+             max(value) AS max, sum(value) AS sum, count(*) AS count, \
+             max(CASE WHEN rn = 1 THEN value END) AS last \
+             FROM (SELECT sensor_id, {bucket_expr} AS b, value, row_number() OVER \
+             (PARTITION BY sensor_id, {bucket_expr} ORDER BY ts DESC) AS rn \
+             FROM sensor_readings WHERE {filter}) t \
+             GROUP BY sensor_id, b ORDER BY sensor_id, b"
+        )
+    } else {
+        format!(
+            "SELECT sensor_id, {bucket_expr} AS bucket, avg(value) AS avg, min(value) AS min, \
+             max(value) AS max, sum(value) AS sum, count(*) AS count, \
+             CAST(NULL AS DOUBLE PRECISION) AS last \
+             FROM sensor_readings WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The start time of bucket number `bucket`.
+pub fn bucket_start(bucket: i64, bucket_s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(bucket.saturating_mul(bucket_s), 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// A reading to store.
+#[derive(Clone, Copy, Debug)]
+pub struct NewReading {
+    pub sensor_id: i64,
+    pub ts: DateTime<Utc>,
+    pub value: f64,
+    pub quality: i16,
+}
+
+/// Rows per multi-row INSERT: 4 parameters each, well under every engine's limit.
+const WRITE_CHUNK: usize = 1_000;
+
+/// Stores readings (idempotent on `(sensor_id, ts)`) and moves each sensor's latest value
+/// forward, never back, all in one transaction. Returns how many rows were new.
+pub async fn write_readings(db: &DatabaseConnection, readings: &[NewReading]) -> AppResult<u64> {
+    if readings.is_empty() {
+        return Ok(0);
+    }
+    let txn = db.begin().await?;
+    let mut inserted = 0;
+    for chunk in readings.chunks(WRITE_CHUNK) {
+        let rows = chunk.iter().map(|r| sensor_reading::ActiveModel {
+            sensor_id: sea_orm::Set(r.sensor_id),
+            ts: sea_orm::Set(r.ts),
+            value: sea_orm::Set(r.value),
+            quality: sea_orm::Set(r.quality),
+        });
+        let result = sensor_reading::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([sensor_reading::Column::SensorId, sensor_reading::Column::Ts])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        inserted += result;
+    }
+    // Newest reading per sensor in this batch.
+    let mut newest: HashMap<i64, NewReading> = HashMap::new();
+    for r in readings {
+        newest
+            .entry(r.sensor_id)
+            .and_modify(|cur| {
+                if r.ts > cur.ts {
+                    *cur = *r;
+                }
+            })
+            .or_insert(*r);
+    }
+    let latest: Vec<NewReading> = newest.into_values().collect();
+    for chunk in latest.chunks(WRITE_CHUNK) {
+        let rows = chunk.iter().map(|r| sensor_latest::ActiveModel {
+            sensor_id: sea_orm::Set(r.sensor_id),
+            ts: sea_orm::Set(r.ts),
+            value: sea_orm::Set(r.value),
+            quality: sea_orm::Set(r.quality),
+        });
+        sensor_latest::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(sensor_latest::Column::SensorId)
+                    .update_columns([
+                        sensor_latest::Column::Ts,
+                        sensor_latest::Column::Value,
+                        sensor_latest::Column::Quality,
+                    ])
+                    .action_and_where(
+                        sea_orm::sea_query::Expr::col((
+                            sea_orm::sea_query::Alias::new("excluded"),
+                            sensor_latest::Column::Ts,
+                        ))
+                        .gt(sea_orm::sea_query::Expr::col((
+                            sensor_latest::Entity,
+                            sensor_latest::Column::Ts,
+                        ))),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(inserted)
+}

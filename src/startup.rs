@@ -1,0 +1,203 @@
+//! `Application`: binds the listener, assembles the router, runs until a shutdown signal.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+    routing::get,
+};
+use tokio::{net::TcpListener, sync::watch};
+use tower_http::{
+    compression::{CompressionLayer, predicate::SizeAbove},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    config::Config,
+    graphql::{self, handler::GraphqlHttp},
+    seed, simulator,
+    state::AppState,
+    telemetry::health,
+};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    /// Connects, migrates, seeds when asked, and binds `SF_BIND` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = AppState::build(config).await?;
+        Self::build_with_state(state).await
+    }
+
+    /// As `build`, for a state made elsewhere (tests).
+    pub async fn build_with_state(state: AppState) -> anyhow::Result<Self> {
+        <migration::Migrator as migration::MigratorTrait>::up(&state.db.write, None).await?;
+        if let Some(tier) = state.config.demo.seed {
+            if seed::is_empty(&state.db.write).await? {
+                tracing::info!(?tier, "empty database: seeding demo data");
+                seed::run(&state.db.write, tier).await?;
+            }
+        }
+        let listener = TcpListener::bind(state.config.server.bind)
+            .await
+            .with_context(|| format!("binding {}", state.config.server.bind))?;
+        let router = router(state.clone());
+        let (shutdown, _) = watch::channel(false);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            shutdown,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The state the server runs with.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle that stops the server when sent `true`.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM or the shutdown handle fires, then drains in-flight
+    /// requests (up to `SF_SHUTDOWN_GRACE_S`) and stops the background tasks.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+            shutdown,
+        } = self;
+        let mut background = Vec::new();
+        if state.config.demo.simulator {
+            background.push(tokio::spawn(simulator::run(
+                state.clone(),
+                shutdown.subscribe(),
+            )));
+        }
+        let mut stop = shutdown.subscribe();
+        let signal = async move {
+            tokio::select! {
+                () = os_signal() => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+            tracing::info!("shutting down: draining connections");
+        };
+        tracing::info!(addr = %listener.local_addr()?, "serving");
+        let grace = state.config.server.shutdown_grace;
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
+        let result = serve.await;
+        let _ = shutdown.send(true);
+        for task in background {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("a background task did not stop within the grace period");
+            }
+        }
+        state.db.write.clone().close().await.ok();
+        result.context("serving HTTP")
+    }
+}
+
+async fn os_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Every route of the server, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let http = GraphqlHttp {
+        schema: graphql::build_schema(Some(state.clone())),
+        state: state.clone(),
+    };
+    let mut graphql_routes = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::handler::get).post(graphql::handler::post),
+        )
+        .route("/graphql/ws", get(graphql::handler::websocket));
+    if config.server.graphiql {
+        graphql_routes = graphql_routes.route("/graphiql", get(graphql::handler::graphiql));
+    }
+    let graphql_routes = graphql_routes
+        .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))
+        .with_state(http);
+    let ops = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .with_state(state);
+    Router::new()
+        .merge(graphql_routes)
+        .merge(ops)
+        .layer(CompressionLayer::new().compress_when(SizeAbove::new(
+            config.server.compression_min_bytes,
+        )))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

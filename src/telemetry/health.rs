@@ -1,0 +1,65 @@
+//! `/health/live`, `/health/ready` and `/metrics`.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// The process is up and serving HTTP.
+pub async fn live() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready to serve: the database answers. 503 when it does not, so a load balancer stops
+/// sending traffic here.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
+    match ping {
+        Ok(Ok(latency)) => {
+            let us = i64::try_from(latency.as_micros()).unwrap_or(i64::MAX);
+            state.metrics.db_ping_us.set(us);
+            Json(json!({
+                "status": "ready",
+                "instance": &*state.instance_id,
+                "uptimeS": state.started_at.elapsed().as_secs(),
+                "database": { "status": "up", "latencyMs": latency.as_secs_f64() * 1000.0 },
+            }))
+            .into_response()
+        }
+        outcome => {
+            let reason = match outcome {
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "readiness: database ping failed");
+                    "ping failed"
+                }
+                _ => "ping timed out",
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "status": "unavailable",
+                    "instance": &*state.instance_id,
+                    "database": { "status": "down", "error": reason },
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus scrape endpoint.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

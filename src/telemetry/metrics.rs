@@ -1,0 +1,163 @@
+//! The instance's counters and histograms, exported at `/metrics` in Prometheus text format.
+//!
+//! Held in `AppState` (no global recorder), so every app in a test process has its own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Labels of a GraphQL request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `ok` or `error`.
+    pub outcome: &'static str,
+}
+
+/// Every metric of one instance.
+pub struct Metrics {
+    registry: Registry,
+    /// GraphQL operations executed, by outcome.
+    pub graphql_requests: Family<OutcomeLabels, Counter>,
+    /// Wall time of GraphQL operations, in seconds.
+    pub graphql_duration: Histogram,
+    /// SQL statements run by one GraphQL request.
+    pub sql_per_request: Histogram,
+    /// SQL statements run by the whole instance.
+    pub sql_statements: Counter,
+    /// SQL statements slower than `DB_SLOW_QUERY_MS`.
+    pub sql_slow_statements: Counter,
+    /// SQL statements that failed.
+    pub sql_failed_statements: Counter,
+    /// SQL statement wall time, in seconds.
+    pub sql_duration: Histogram,
+    /// Readings written by the simulator or ingest.
+    pub readings_ingested: Counter,
+    /// Database ping latency of the last readiness check, in microseconds.
+    pub db_ping_us: Gauge,
+    requests_total: AtomicU64,
+}
+
+impl Metrics {
+    /// Registers every metric under the `sf_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("sf");
+        let graphql_requests = Family::<OutcomeLabels, Counter>::default();
+        let graphql_duration = Histogram::new(
+            [
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]
+            .into_iter(),
+        );
+        let sql_per_request =
+            Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 12.0, 20.0, 50.0].into_iter());
+        let sql_duration = Histogram::new(
+            [
+                0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+            ]
+            .into_iter(),
+        );
+        let sql_statements = Counter::default();
+        let sql_slow_statements = Counter::default();
+        let sql_failed_statements = Counter::default();
+        let readings_ingested = Counter::default();
+        let db_ping_us = Gauge::default();
+        registry.register(
+            "graphql_requests",
+            "GraphQL operations executed",
+            graphql_requests.clone(),
+        );
+        registry.register(
+            "graphql_duration_seconds",
+            "Wall time of GraphQL operations",
+            graphql_duration.clone(),
+        );
+        registry.register(
+            "sql_statements_per_request",
+            "SQL statements run by one GraphQL request",
+            sql_per_request.clone(),
+        );
+        registry.register(
+            "sql_statements",
+            "SQL statements run",
+            sql_statements.clone(),
+        );
+        registry.register(
+            "sql_slow_statements",
+            "SQL statements slower than DB_SLOW_QUERY_MS",
+            sql_slow_statements.clone(),
+        );
+        registry.register(
+            "sql_failed_statements",
+            "SQL statements that returned an error",
+            sql_failed_statements.clone(),
+        );
+        registry.register(
+            "sql_duration_seconds",
+            "SQL statement wall time",
+            sql_duration.clone(),
+        );
+        registry.register(
+            "readings_ingested",
+            "Sensor readings written",
+            readings_ingested.clone(),
+        );
+        registry.register(
+            "db_ping_microseconds",
+            "Database ping latency at the last readiness check",
+            db_ping_us.clone(),
+        );
+        Self {
+            registry,
+            graphql_requests,
+            graphql_duration,
+            sql_per_request,
+            sql_statements,
+            sql_slow_statements,
+            sql_failed_statements,
+            sql_duration,
+            readings_ingested,
+            db_ping_us,
+            requests_total: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one finished GraphQL request.
+    pub fn observe_request(&self, ok: bool, seconds: f64, statements: u32) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.graphql_requests
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.graphql_duration.observe(seconds);
+        self.sql_per_request.observe(f64::from(statements));
+        self.requests_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// GraphQL requests served since start.
+    pub fn requests_total(&self) -> u64 {
+        self.requests_total.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
