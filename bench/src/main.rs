@@ -173,6 +173,9 @@ async fn run(args: Args) -> Result<bool> {
         }
     };
     server::wait_ready(&client, &base, guard.as_mut(), READY_TIMEOUT).await?;
+    if let Some(g) = guard.as_mut() {
+        g.check_alive()?;
+    }
     let pid = guard.as_ref().map(ServerGuard::pid);
     let graphql_url = format!("{base}/graphql");
 

@@ -117,11 +117,8 @@ pub fn render_settings(s: &Settings, m: &Machine) -> String {
     if let Some(secs) = s.seed_secs {
         let _ = write!(settings, ", seed={secs:.1}s");
     }
-    let _ = write!(
-        settings,
-        ", server peak RSS (VmHWM)={} MB",
-        opt(s.peak_rss_kb, mb)
-    );
+    let peak = opt(s.peak_rss_kb, |kb| format!("{} MB", mb(kb)));
+    let _ = write!(settings, ", server peak RSS (VmHWM)={peak}");
     let memory = opt(m.mem_total_kb, |kb| {
         format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0)
     });
@@ -240,7 +237,7 @@ mod tests {
             warmup_secs: 3,
             tier: "M".into(),
             db_kind: "postgres".into(),
-            commit: None,
+            commit: Some("abc1234".into()),
             seed_secs: Some(4.31),
             peak_rss_kb: Some(2048),
         };
@@ -252,7 +249,7 @@ mod tests {
         let text = render(&[measured(), failed], &settings, &machine);
         assert!(text.contains(
             "settings: connections=16, duration=20s, warmup=3s, tier=M, db=postgres, \
-             commit=unknown, seed=4.3s, server peak RSS (VmHWM)=2.0 MB\n"
+             commit=abc1234, seed=4.3s, server peak RSS (VmHWM)=2.0 MB\n"
         ));
         assert!(text.contains("machine: nproc=8, cpu=Test CPU, memory=16.0 GiB\n"));
         assert!(text.ends_with("- line: validation failed: HTTP 400\n"));

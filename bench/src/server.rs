@@ -185,6 +185,10 @@ impl ServerGuard {
         port: u16,
         env: &[(String, String)],
     ) -> Result<Self> {
+        // If something already listens there, readiness polling would succeed
+        // against it and we would benchmark the wrong process.
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .with_context(|| format!("port {port} is in use (pick another with --port)"))?;
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .env("DATABASE_URL", database_url)

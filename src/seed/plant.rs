@@ -130,11 +130,8 @@ pub async fn create(
         .all(db)
         .await?;
 
-    let fast_every = if shape.fast_share > 0.0 {
-        (1.0 / shape.fast_share).round() as usize
-    } else {
-        usize::MAX
-    };
+    // Every n-th sensor samples each second; none when the share is zero.
+    let fast_every = (shape.fast_share > 0.0).then(|| (1.0 / shape.fast_share).round() as usize);
     let mut sensors = Vec::with_capacity(equipment.len() * shape.sensors_per_machine);
     for machine in &equipment {
         for s in 0..shape.sensors_per_machine {
@@ -155,7 +152,7 @@ pub async fn create(
                 )),
                 metric: Set(metric),
                 unit: Set(unit.into()),
-                sample_interval_ms: Set(if index % fast_every == 0 {
+                sample_interval_ms: Set(if fast_every.is_some_and(|n| index % n == 0) {
                     1_000
                 } else {
                     10_000

@@ -222,7 +222,7 @@ pub async fn series(
 }
 
 fn series_statement(backend: DatabaseBackend, request: &SeriesRequest, bucket_s: i64) -> Statement {
-    let mut values: Vec<Value> = Vec::with_capacity(request.sensor_ids.len() + 3);
+    let mut values: Vec<Value> = Vec::with_capacity(request.sensor_ids.len() + 2);
     let param = |v: Value, values: &mut Vec<Value>| {
         values.push(v);
         match backend {
@@ -230,12 +230,13 @@ fn series_statement(backend: DatabaseBackend, request: &SeriesRequest, bucket_s:
             _ => "?".to_owned(),
         }
     };
-    let bucket_param = param(bucket_s.into(), &mut values);
+    // The width is an integer computed here, not client text, and appears twice in the LAST
+    // variant: inlined rather than bound, so positional `?` parameters stay aligned.
     let bucket_expr = match backend {
         DatabaseBackend::Postgres => {
-            format!("floor(extract(epoch from ts) / {bucket_param})::bigint")
+            format!("floor(extract(epoch from ts) / {bucket_s})::bigint")
         }
-        _ => format!("(CAST(strftime('%s', ts) AS INTEGER) / {bucket_param})"),
+        _ => format!("(CAST(strftime('%s', ts) AS INTEGER) / {bucket_s})"),
     };
     let ids: Vec<String> = request
         .sensor_ids
