@@ -96,8 +96,21 @@ pub struct SeedReport {
 
 /// Seeds `tier` into an empty, migrated database.
 pub async fn run(db: &DatabaseConnection, tier: Tier) -> anyhow::Result<SeedReport> {
+    let report = run_shape(db, &tier.shape()).await?;
+    tracing::info!(
+        ?tier,
+        sensors = report.sensors,
+        readings = report.readings,
+        seconds = report.seconds,
+        "seeded"
+    );
+    Ok(report)
+}
+
+/// Seeds a plant of any shape (tests use small and large ones) into an empty database.
+pub async fn run_shape(db: &DatabaseConnection, shape: &Shape) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
-    let shape = tier.shape();
+    let shape = *shape;
     let now = chrono::Utc::now();
     let plant = plant::create(db, &shape, now)
         .await
@@ -113,13 +126,6 @@ pub async fn run(db: &DatabaseConnection, tier: Tier) -> anyhow::Result<SeedRepo
         readings,
         seconds: started.elapsed().as_secs_f64(),
     };
-    tracing::info!(
-        ?tier,
-        sensors = report.sensors,
-        readings,
-        seconds = report.seconds,
-        "seeded"
-    );
     Ok(report)
 }
 

@@ -69,6 +69,7 @@ pub enum AlarmCountGroup {
 #[derive(Default)]
 pub struct AlarmQuery;
 
+/// Alarm queries.
 #[Object]
 impl AlarmQuery {
     /// Alarms the caller may see.

@@ -16,6 +16,7 @@ use crate::{
 /// An alarm: a condition on a machine (and maybe one of its sensors) that needs attention.
 pub struct Alarm(pub alarm::Model);
 
+/// An alarm: a condition on a machine (and maybe one of its sensors) that needs attention.
 #[Object]
 impl Alarm {
     /// Identifier.

@@ -42,6 +42,7 @@ pub enum MaintenanceOrderOrder {
 #[derive(Default)]
 pub struct MaintenanceQuery;
 
+/// Maintenance queries.
 #[Object]
 impl MaintenanceQuery {
     /// Maintenance orders the caller may see.

@@ -13,6 +13,7 @@ use crate::graphql::{
 /// Work to keep or bring a machine in order.
 pub struct MaintenanceOrder(pub maintenance_order::Model);
 
+/// Work to keep or bring a machine in order.
 #[Object]
 impl MaintenanceOrder {
     /// Identifier.

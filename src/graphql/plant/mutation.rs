@@ -233,6 +233,7 @@ pub struct SensorPayload {
 #[derive(Default)]
 pub struct PlantMutation;
 
+/// Plant structure mutations.
 #[Object]
 impl PlantMutation {
     /// Creates a workshop (admin).

@@ -84,6 +84,7 @@ pub struct SensorFilter {
 #[derive(Default)]
 pub struct PlantQuery;
 
+/// Plant structure queries.
 #[Object]
 impl PlantQuery {
     /// Every site of the plant.

@@ -14,6 +14,7 @@ use crate::graphql::{
 /// A plant site (ISA-95 site).
 pub struct Site(pub site::Model);
 
+/// A plant site (ISA-95 site).
 #[Object]
 impl Site {
     /// Identifier.
@@ -37,6 +38,7 @@ impl Site {
 /// A workshop (ISA-95 area): a hall of lines, and the unit of access scope.
 pub struct Workshop(pub workshop::Model);
 
+/// A workshop (ISA-95 area): a hall of lines, and the unit of access scope.
 #[Object]
 impl Workshop {
     /// Identifier.
@@ -74,6 +76,7 @@ impl Workshop {
 /// A production line (ISA-95 work center).
 pub struct Line(pub production_line::Model);
 
+/// A production line (ISA-95 work center).
 #[Object]
 impl Line {
     /// Identifier.
@@ -115,6 +118,7 @@ impl Line {
 /// A machine (ISA-95 work unit).
 pub struct Equipment(pub equipment::Model);
 
+/// A machine (ISA-95 work unit).
 #[Object]
 impl Equipment {
     /// Identifier.
@@ -237,6 +241,7 @@ impl Sensor {
     }
 }
 
+/// A sensor (tag) on a machine, with its alarm thresholds.
 #[Object]
 impl Sensor {
     /// Identifier.

@@ -50,6 +50,7 @@ pub struct ProductPayload {
 #[derive(Default)]
 pub struct ProductionMutation;
 
+/// Product mutations.
 #[Object]
 impl ProductionMutation {
     /// Creates a product (manager).

@@ -45,6 +45,7 @@ pub enum ProductionOrderOrder {
 #[derive(Default)]
 pub struct ProductionQuery;
 
+/// Product, order and shift queries.
 #[Object]
 impl ProductionQuery {
     /// Products, by SKU.

@@ -40,6 +40,7 @@ impl From<product::Model> for Product {
 /// An order to make a quantity of one product on one line.
 pub struct ProductionOrder(pub production_order::Model);
 
+/// An order to make a quantity of one product on one line.
 #[Object]
 impl ProductionOrder {
     /// Identifier.
@@ -113,6 +114,7 @@ impl ProductionOrder {
 /// A concrete shift in one workshop.
 pub struct Shift(pub shift::Model);
 
+/// A concrete shift in one workshop.
 #[Object]
 impl Shift {
     /// Identifier.

@@ -16,6 +16,7 @@ use crate::{
 #[derive(Default)]
 pub struct TelemetryQuery;
 
+/// Telemetry queries.
 #[Object]
 impl TelemetryQuery {
     /// The newest reading of each selected sensor (sensors without readings are left out).

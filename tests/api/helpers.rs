@@ -1,0 +1,300 @@
+//! `TestApp`: a running server with its own database, and client helpers.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, header::HeaderMap};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+pub use smart_factory::seed::Shape;
+use smart_factory::{config::Config, seed, startup::Application, state::AppState};
+
+/// A small plant: 1 workshop, 1 line, 2 machines with 2 sensors each, 1 h of readings.
+pub const SMALL: Shape = Shape {
+    workshops: 1,
+    lines_per_workshop: 1,
+    machines_per_line: 2,
+    sensors_per_machine: 2,
+    fast_share: 0.0,
+    history_hours: 1,
+    products: 3,
+};
+
+/// Ten times SMALL's structure: 2 workshops, 5 lines each, 2 machines per line.
+pub const LARGE: Shape = Shape {
+    workshops: 2,
+    lines_per_workshop: 5,
+    machines_per_line: 2,
+    sensors_per_machine: 2,
+    fast_share: 0.0,
+    history_hours: 1,
+    products: 3,
+};
+
+/// Where the test's database lives; dropped (PostgreSQL) when the test ends.
+enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(db) = Database::connect(&admin_url).await {
+                        let _ = db
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = db.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    _db: TestDb,
+}
+
+/// A GraphQL answer: HTTP status, headers, JSON body.
+pub struct GqlResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl GqlResponse {
+    /// `data`, failing the test if there are errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error, failing the test if there is none.
+    pub fn error_code(&self) -> String {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code, got {}", self.body))
+            .to_owned()
+    }
+
+    /// The first error's message.
+    pub fn error_message(&self) -> String {
+        self.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// SQL statements the request ran (response header).
+    pub fn sql_statements(&self) -> u32 {
+        self.headers
+            .get("x-sql-statements")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("x-sql-statements header")
+    }
+}
+
+/// Whether the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+async fn create_database() -> (String, TestDb) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("sf_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("URL with a database name");
+            (
+                format!("{base}/{name}"),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// An application on an empty, migrated database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(None, |_| {}).await
+    }
+
+    /// An application on a database seeded with `shape`.
+    pub async fn seeded(shape: Shape) -> Self {
+        Self::spawn_with(Some(shape), |_| {}).await
+    }
+
+    /// An application with a seeded `shape` (if any) and a configuration tweak.
+    pub async fn spawn_with(shape: Option<Shape>, tweak: impl FnOnce(&mut Config)) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            smart_factory::telemetry::logging::init(&smart_factory::config::LogConfig {
+                filter: "debug".into(),
+                json: false,
+            });
+        }
+        let (url, db) = create_database().await;
+        let mut config = Config::for_database(&url).expect("config");
+        tweak(&mut config);
+        let state = AppState::build(config).await.expect("state");
+        let app = Application::build_with_state(state.clone())
+            .await
+            .expect("build application");
+        if let Some(shape) = shape {
+            seed::run_shape(&state.db.write, &shape)
+                .await
+                .expect("seed");
+        }
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = app.shutdown_handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self {
+            address,
+            client,
+            state,
+            shutdown,
+            _db: db,
+        }
+    }
+
+    /// POSTs a GraphQL operation as `application/json`.
+    pub async fn graphql(&self, query: &str, variables: Value) -> GqlResponse {
+        self.post_json(&json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// POSTs any JSON body to `/graphql`.
+    pub async fn post_json(&self, body: &Value) -> GqlResponse {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        Self::read(response).await
+    }
+
+    /// POSTs raw bytes to `/graphql` with the given content type and accept header.
+    pub async fn post_raw(
+        &self,
+        content_type: &str,
+        accept: Option<&str>,
+        body: Vec<u8>,
+    ) -> GqlResponse {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        Self::read(request.send().await.expect("request")).await
+    }
+
+    /// GETs a path.
+    pub async fn get(&self, path_and_query: &str) -> GqlResponse {
+        let response = self
+            .client
+            .get(format!("{}{}", self.address, path_and_query))
+            .send()
+            .await
+            .expect("request");
+        Self::read(response).await
+    }
+
+    async fn read(response: reqwest::Response) -> GqlResponse {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        GqlResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Id of the first item of a top-level connection, e.g. `first_id("lines")`.
+    pub async fn first_id(&self, connection: &str) -> String {
+        let query = format!("{{ {connection}(first: 1) {{ edges {{ node {{ id }} }} }} }}");
+        let response = self.graphql(&query, json!({})).await;
+        response.data()[connection]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {connection}: {}", response.body))
+            .to_owned()
+    }
+
+    /// Row count of a table, to prove a failed write changed nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = &self.state.db.write;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Strings that must be stored and matched literally, never interpreted.
+pub const HOSTILE_STRINGS: &[&str] = &[
+    "Robert'); DROP TABLE equipment;--",
+    "' OR '1'='1",
+    "%_\\ wildcard",
+    "<script>alert(1)</script>",
+    "日本語 — ünïcödé 🏭",
+    "$1 ?1 :name",
+];

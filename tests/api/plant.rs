@@ -1,0 +1,1 @@
+//! Plant structure queries and mutations (filled by the plant test work).
