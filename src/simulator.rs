@@ -32,7 +32,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|s| *s) => break,
             _ = ticker.tick() => {}
         }
-        if ticks % REFRESH_EVERY_TICKS == 0 {
+        if ticks.is_multiple_of(REFRESH_EVERY_TICKS) {
             match sensor::Entity::find()
                 .filter(sensor::Column::Active.eq(true))
                 .all(&state.db.write)

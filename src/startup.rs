@@ -45,11 +45,11 @@ impl Application {
     /// As `build`, for a state made elsewhere (tests).
     pub async fn build_with_state(state: AppState) -> anyhow::Result<Self> {
         <migration::Migrator as migration::MigratorTrait>::up(&state.db.write, None).await?;
-        if let Some(tier) = state.config.demo.seed {
-            if seed::is_empty(&state.db.write).await? {
-                tracing::info!(?tier, "empty database: seeding demo data");
-                seed::run(&state.db.write, tier).await?;
-            }
+        if let Some(tier) = state.config.demo.seed
+            && seed::is_empty(&state.db.write).await?
+        {
+            tracing::info!(?tier, "empty database: seeding demo data");
+            seed::run(&state.db.write, tier).await?;
         }
         let listener = TcpListener::bind(state.config.server.bind)
             .await

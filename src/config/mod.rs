@@ -172,7 +172,7 @@ impl Config {
             },
             graphql: GraphqlConfig {
                 max_depth: env.parse_or("SF_MAX_DEPTH", 12)?,
-                max_complexity: env.parse_or("SF_MAX_COMPLEXITY", 100_000)?,
+                max_complexity: env.parse_or("SF_MAX_COMPLEXITY", 500_000)?,
                 max_page_size: env.parse_or("SF_MAX_PAGE_SIZE", 500)?,
                 default_page_size: env.parse_or("SF_DEFAULT_PAGE_SIZE", 50)?,
                 max_batch: env.parse_or("SF_MAX_BATCH", 20)?,

@@ -83,6 +83,11 @@ pub async fn post(
     execute(&http, batch, media, &headers).await
 }
 
+/// Whether a request names something to run (a document, or a persisted query hash).
+fn has_document(request: &Request) -> bool {
+    !request.query.trim().is_empty() || request.extensions.contains_key("persistedQuery")
+}
+
 /// `GET /graphql`: queries only, parameters in the query string.
 pub async fn get(
     State(http): State<GraphqlHttp>,
@@ -158,6 +163,14 @@ async fn execute(
             list
         }
     };
+    if !requests.iter().all(has_document) {
+        return transport_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            ErrorCode::BadUserInput,
+            "the request has no `query`",
+        );
+    }
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {

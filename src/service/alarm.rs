@@ -150,10 +150,10 @@ fn filter_condition(caller: &Caller, filter: &AlarmFilter) -> AppResult<Conditio
         }
         c = c.add(alarm::Column::Type.eq(t.clone()));
     }
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from >= to {
-            return Err(AppError::invalid("from", "`from` must be before `to`"));
-        }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from >= to
+    {
+        return Err(AppError::invalid("from", "`from` must be before `to`"));
     }
     if let Some(from) = filter.from {
         c = c.add(alarm::Column::StartTs.gte(from));

@@ -46,20 +46,13 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("sf");
         let graphql_requests = Family::<OutcomeLabels, Counter>::default();
-        let graphql_duration = Histogram::new(
-            [
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]
-            .into_iter(),
-        );
-        let sql_per_request =
-            Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 12.0, 20.0, 50.0].into_iter());
-        let sql_duration = Histogram::new(
-            [
-                0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
-            ]
-            .into_iter(),
-        );
+        let graphql_duration = Histogram::new([
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ]);
+        let sql_per_request = Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 12.0, 20.0, 50.0]);
+        let sql_duration = Histogram::new([
+            0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+        ]);
         let sql_statements = Counter::default();
         let sql_slow_statements = Counter::default();
         let sql_failed_statements = Counter::default();

@@ -2,6 +2,8 @@
 //! (a SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and talks
 //! HTTP to it like a client.
 
+#![expect(clippy::expect_used, reason = "a test that cannot proceed should fail loudly")]
+
 mod helpers;
 
 mod plant;

@@ -67,6 +67,7 @@ impl Workshop {
         Ok(site.map(Site))
     }
     /// The workshop's lines, by code.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<Line>> {
         let lines = ctx.loaders().lines_by_workshop.load_one(self.0.id).await?;
         Ok(lines.map_or_else(Vec::new, |l| l.iter().cloned().map(Line).collect()))
@@ -109,6 +110,7 @@ impl Line {
         Ok(w.map(Workshop))
     }
     /// The line's machines, by code.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn equipment(&self, ctx: &Context<'_>) -> Result<Vec<Equipment>> {
         let list = ctx.loaders().equipment_by_line.load_one(self.0.id).await?;
         Ok(list.map_or_else(Vec::new, |l| l.iter().cloned().map(Equipment).collect()))
@@ -185,6 +187,7 @@ impl Equipment {
     }
     /// The machine's sensors, by tag. Asking for their `latest` reading joins it into the same
     /// statement.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn sensors(&self, ctx: &Context<'_>) -> Result<Vec<Sensor>> {
         let with_latest = ctx.look_ahead().field("latest").exists();
         let loaders = ctx.loaders();
@@ -203,6 +206,7 @@ impl Equipment {
         }))
     }
     /// Uncleared alarms of the machine, most severe first.
+    #[graphql(complexity = "5 * child_complexity")]
     async fn open_alarms(&self, ctx: &Context<'_>) -> Result<Vec<Alarm>> {
         let list = ctx
             .loaders()

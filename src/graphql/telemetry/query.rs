@@ -85,6 +85,10 @@ impl TelemetryQuery {
 
     /// Bucketed series of up to 100 sensors over `[from, to)`, computed in the database.
     /// Give `bucketSeconds` for a fixed width, or let `maxPoints` pick the width.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one parameter per GraphQL argument"
+    )]
     async fn reading_series(
         &self,
         ctx: &Context<'_>,
