@@ -6,7 +6,11 @@
 
 mod helpers;
 
+mod alarms;
+mod pagination;
 mod plant;
+mod production;
 mod schema;
 mod statements;
+mod telemetry;
 mod transport;
