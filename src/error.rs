@@ -4,7 +4,7 @@
 //! bugs) are logged here with their cause chain and reach the client only as `INTERNAL`.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// The stable values of `extensions.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,11 +148,34 @@ pub trait DbResultExt<T> {
     fn on_delete(self, message: &str) -> AppResult<T>;
 }
 
+/// Whether `err` is a foreign-key violation.
+///
+/// SeaORM recognises SQLite's plain foreign-key code (787), but a parent delete blocked by an
+/// `ON DELETE RESTRICT` action fails through SQLite's internal trigger, with
+/// `SQLITE_CONSTRAINT_TRIGGER` (1811) and the message "FOREIGN KEY constraint failed".
+fn is_foreign_key_violation(err: &DbErr) -> bool {
+    if matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    ) {
+        return true;
+    }
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = err
+        && let sea_orm::sqlx::Error::Database(e) = e.as_ref()
+        && e.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+            .is_some()
+    {
+        return e.code().as_deref() == Some("1811")
+            && e.message().contains("FOREIGN KEY constraint failed");
+    }
+    false
+}
+
 impl<T> DbResultExt<T> for Result<T, DbErr> {
     fn on_constraint(self, message: &str) -> AppResult<T> {
         self.map_err(|err| match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(message.to_owned()),
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => AppError::bad_input(
+            _ if is_foreign_key_violation(&err) => AppError::bad_input(
                 "the change refers to a missing row, or the row is still referenced",
             ),
             _ => AppError::Db(err),
@@ -160,11 +183,12 @@ impl<T> DbResultExt<T> for Result<T, DbErr> {
     }
 
     fn on_delete(self, message: &str) -> AppResult<T> {
-        self.map_err(|err| match err.sql_err() {
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+        self.map_err(|err| {
+            if is_foreign_key_violation(&err) {
                 AppError::Conflict(message.to_owned())
+            } else {
+                AppError::Db(err)
             }
-            _ => AppError::Db(err),
         })
     }
 }

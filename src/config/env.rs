@@ -28,6 +28,22 @@ pub trait EnvSourceExt: EnvSource {
 
 impl<S: EnvSource + ?Sized> EnvSourceExt for S {}
 
+/// A boolean setting that also reads `on/off`, `yes/no` and `1/0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl FromStr for Flag {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Ok(Self(true)),
+            "false" | "off" | "no" | "0" => Ok(Self(false)),
+            _ => Err("expected true/false, on/off, yes/no or 1/0".to_owned()),
+        }
+    }
+}
+
 /// The process environment.
 pub struct ProcessEnv;
 

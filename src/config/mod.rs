@@ -9,7 +9,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use secrecy::SecretString;
 
-pub use env::{EnvSource, EnvSourceExt, MapEnv, ProcessEnv};
+pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
 
 /// The whole configuration, one struct per concern.
 #[derive(Clone, Debug)]
@@ -146,9 +146,9 @@ impl Config {
             server: ServerConfig {
                 bind: env.parse_or("SF_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
                 env: environment,
-                graphiql: env.parse_or("SF_GRAPHIQL", dev)?,
-                introspection: env.parse_or("SF_INTROSPECTION", dev)?,
-                expose_sql_count: env.parse_or("SF_EXPOSE_SQL_COUNT", dev)?,
+                graphiql: env.parse_or("SF_GRAPHIQL", Flag(dev))?.0,
+                introspection: env.parse_or("SF_INTROSPECTION", Flag(dev))?.0,
+                expose_sql_count: env.parse_or("SF_EXPOSE_SQL_COUNT", Flag(dev))?.0,
                 body_limit_bytes: env.parse_or("SF_BODY_LIMIT_BYTES", 2 * 1024 * 1024)?,
                 request_timeout: Duration::from_millis(
                     env.parse_or("SF_REQUEST_TIMEOUT_MS", 15_000)?,
@@ -181,7 +181,9 @@ impl Config {
                 loader_delay: Duration::from_micros(env.parse_or("SF_LOADER_DELAY_US", 0)?),
             },
             demo: DemoConfig {
-                simulator: env.parse_or("SF_SIMULATOR", seed == Some(crate::seed::Tier::Demo))?,
+                simulator: env
+                    .parse_or("SF_SIMULATOR", Flag(seed == Some(crate::seed::Tier::Demo)))?
+                    .0,
                 simulator_tick: Duration::from_millis(env.parse_or("SF_SIMULATOR_TICK_MS", 1_000)?),
                 seed,
             },
@@ -209,5 +211,45 @@ impl Config {
         config.demo.seed = None;
         config.demo.simulator = false;
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_source(&MapEnv(map))
+    }
+
+    #[test]
+    fn defaults_need_no_variables() {
+        let c = config(&[]).expect("defaults");
+        assert_eq!(c.server.bind.port(), 8000);
+        assert!(c.server.graphiql && c.demo.simulator);
+        assert_eq!(c.demo.seed, Some(crate::seed::Tier::Demo));
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let err = config(&[("SF_BIND", "nowhere")]).expect_err("bad bind");
+        assert!(err.to_string().contains("SF_BIND"), "{err}");
+        let err = config(&[("DB_MAX_CONNECTIONS", "-3")]).expect_err("bad pool");
+        assert!(err.to_string().contains("DB_MAX_CONNECTIONS"), "{err}");
+        assert!(config(&[("SF_ENV", "staging")]).is_err());
+    }
+
+    #[test]
+    fn production_hardens_defaults_and_flags_read_on_off() {
+        let c = config(&[("SF_ENV", "production"), ("SF_SIMULATOR", "off")]).expect("prod");
+        assert!(!c.server.graphiql && !c.server.introspection && !c.server.expose_sql_count);
+        assert!(c.log.json);
+        assert!(!c.demo.simulator);
+        let c = config(&[("SF_ENV", "production"), ("SF_GRAPHIQL", "on")]).expect("prod");
+        assert!(c.server.graphiql);
     }
 }

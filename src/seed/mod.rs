@@ -21,7 +21,8 @@ pub enum Tier {
     Demo,
     /// Tier S: as demo with 24 h of readings (~1.7 M rows).
     S,
-    /// Tier M: 6 workshops, 24 lines, 240 machines, 2,400 sensors, 24 h of readings (~20 M).
+    /// Tier M: 6 workshops, 24 lines, 240 machines, 2,400 sensors (20 % sampling each second),
+    /// 24 h of readings at 10 s (~20.7 M).
     M,
 }
 

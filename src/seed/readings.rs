@@ -13,6 +13,10 @@ use crate::{
     service::telemetry::{NewReading, write_readings},
 };
 
+/// Seeded history is kept at 10 s resolution (as in the tier table of the domain reference);
+/// faster sensors sample at their own rate from then on, through the simulator or ingest.
+const HISTORY_STEP_MS: i32 = 10_000;
+
 /// A plausible value: a slow wave around the middle of the normal band, with noise.
 pub fn synthetic_value(sensor: &sensor::Model, ts: DateTime<Utc>, noise: f64) -> f64 {
     let lo = sensor.lo.unwrap_or(0.0);
@@ -58,7 +62,7 @@ async fn in_postgres(
           + (random() - 0.5) * (coalesce(s.hi, 100) - coalesce(s.lo, 0)) / 10, \
           192 \
         FROM sensors s CROSS JOIN LATERAL generate_series($1::timestamptz, $2::timestamptz, \
-          make_interval(secs => s.sample_interval_ms / 1000.0)) AS g(ts) \
+          make_interval(secs => greatest(s.sample_interval_ms, $4) / 1000.0)) AS g(ts) \
         WHERE s.workshop_id = $3";
     let mut total = 0;
     let work = workshops.iter().map(|&workshop_id| async move {
@@ -70,7 +74,12 @@ async fn in_postgres(
             .execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 insert,
-                [start.into(), end.into(), workshop_id.into()],
+                [
+                    start.into(),
+                    end.into(),
+                    workshop_id.into(),
+                    HISTORY_STEP_MS.into(),
+                ],
             ))
             .await?;
         txn.commit().await?;
@@ -106,7 +115,7 @@ async fn in_process(
     let mut batch = Vec::with_capacity(50_000);
     let mut total = 0;
     for s in &sensors {
-        let step = Duration::milliseconds(i64::from(s.sample_interval_ms.max(10)));
+        let step = Duration::milliseconds(i64::from(s.sample_interval_ms.max(HISTORY_STEP_MS)));
         let mut ts = start;
         while ts <= end {
             let noise = rng.random_range(-1.0..1.0);

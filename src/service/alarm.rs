@@ -148,6 +148,9 @@ fn filter_condition(caller: &Caller, filter: &AlarmFilter) -> AppResult<Conditio
                 "`type` must be at most 64 characters",
             ));
         }
+        if t.contains('\0') {
+            return Err(AppError::invalid("type", "`type` must not contain NUL"));
+        }
         c = c.add(alarm::Column::Type.eq(t.clone()));
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to)

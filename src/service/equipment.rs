@@ -167,6 +167,16 @@ const CODE_TAKEN: &str = "equipment with this code already exists in the worksho
 /// Largest accepted ideal cycle time: one day.
 const MAX_CYCLE_S: f64 = 86_400.0;
 
+/// Whether a JSON value holds NUL in any string or key (PostgreSQL's jsonb cannot store it).
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 fn check_attributes(value: Option<serde_json::Value>) -> AppResult<Option<serde_json::Value>> {
     match value {
         None => Ok(None),
@@ -175,6 +185,12 @@ fn check_attributes(value: Option<serde_json::Value>) -> AppResult<Option<serde_
                 return Err(AppError::invalid(
                     "attributes",
                     "`attributes` must be under 16 KiB",
+                ));
+            }
+            if has_nul(&v) {
+                return Err(AppError::invalid(
+                    "attributes",
+                    "`attributes` must not contain NUL characters",
                 ));
             }
             Ok(Some(v))
@@ -310,11 +326,21 @@ pub async fn update(
     Ok(model)
 }
 
-/// Deletes a machine that has no sensors, orders or history left (admin).
+/// Deletes a machine that has no sensors, orders or history left (admin); a line it paced
+/// is left without a bottleneck.
 pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
     get(&txn, caller, id).await?;
+    // `bottleneck_equipment_id` has no foreign key (lines and equipment refer to each other).
+    line::Entity::update_many()
+        .col_expr(
+            line::Column::BottleneckEquipmentId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(line::Column::BottleneckEquipmentId.eq(id))
+        .exec(&txn)
+        .await?;
     equipment::Entity::delete_by_id(id)
         .exec(&txn)
         .await

@@ -7,8 +7,8 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +147,16 @@ where
         .as_deref()
         .map(|raw| decode(raw, &kind))
         .transpose()?;
+    // A cursor is client input: its value must be comparable with the sort column, or the
+    // database would refuse the statement (PostgreSQL) or compare nonsense (SQLite).
+    if let Some(cursor) = &after
+        && !fits(&cursor.v, ordering.column.def().get_column_type())
+    {
+        return Err(AppError::invalid(
+            "after",
+            "`after` is not a cursor of this list",
+        ));
+    }
     let direction = if ordering.descending {
         Order::Desc
     } else {
@@ -197,6 +207,30 @@ where
         has_previous: after.is_some(),
         total,
     })
+}
+
+/// Whether a cursor's sort value has the type of the sort column.
+fn fits(value: &SortValue, column: &ColumnType) -> bool {
+    match value {
+        SortValue::Int(_) => matches!(
+            column,
+            ColumnType::TinyInteger
+                | ColumnType::SmallInteger
+                | ColumnType::Integer
+                | ColumnType::BigInteger
+        ),
+        SortValue::Text(s) => {
+            !s.contains('\0')
+                && matches!(
+                    column,
+                    ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_)
+                )
+        }
+        SortValue::Time(_) => matches!(
+            column,
+            ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime
+        ),
+    }
 }
 
 fn encode(cursor: &Cursor) -> String {

@@ -194,18 +194,18 @@ pub async fn series(
     let bucket_s = match request.bucket_s {
         Some(b) if b < 1 => {
             return Err(AppError::invalid(
-                "bucket",
-                "`bucket` must be at least 1 second",
+                "bucketSeconds",
+                "`bucketSeconds` must be at least 1",
             ));
         }
         Some(b) if span_s / b > i64::from(max_points) => {
             return Err(AppError::invalid(
-                "bucket",
+                "bucketSeconds",
                 format!("the range holds more than {max_points} buckets of this width"),
             ));
         }
         Some(b) => b,
-        None => (span_s + i64::from(request.max_points) - 1) / i64::from(request.max_points),
+        None => derive_width(request.from, request.to, span_s, request.max_points),
     };
     let visible = super::sensor::by_ids(db, caller, &request.sensor_ids).await?;
     if let Some(missing) = request
@@ -219,6 +219,37 @@ pub async fn series(
     let statement = series_statement(backend, request, bucket_s);
     let rows = BucketRow::find_by_statement(statement).all(db).await?;
     Ok(Series { bucket_s, rows })
+}
+
+/// How many epoch-aligned buckets of `width` seconds the range `[from, to)` touches.
+fn buckets_touched(from: DateTime<Utc>, to: DateTime<Utc>, width: i64) -> i64 {
+    // The newest instant of the range lies in the second before `to` when `to` is whole.
+    let last = if to.timestamp_subsec_nanos() == 0 {
+        to.timestamp() - 1
+    } else {
+        to.timestamp()
+    };
+    last.div_euclid(width) - from.timestamp().div_euclid(width) + 1
+}
+
+/// A width whose epoch-aligned buckets over `[from, to)` number at most `points`, as the API
+/// promises. `span / points` (rounded up) touches one bucket too many when the range does not
+/// start on a bucket boundary; `span / (points - 1)` fits whole-second ranges; anything else
+/// (one point, fractional ends) doubles the width until it fits.
+fn derive_width(from: DateTime<Utc>, to: DateTime<Utc>, span_s: i64, points: u32) -> i64 {
+    let points = i64::from(Ord::max(points, 1));
+    let mut width = Ord::max((span_s + points - 1) / points, 1);
+    if buckets_touched(from, to, width) > points && points > 1 {
+        width = (span_s + points - 2) / (points - 1);
+    }
+    // Bounded: past the range's distance from the epoch every instant shares one bucket.
+    for _ in 0..64 {
+        if buckets_touched(from, to, width) <= points {
+            break;
+        }
+        width = width.saturating_mul(2);
+    }
+    width
 }
 
 fn series_statement(backend: DatabaseBackend, request: &SeriesRequest, bucket_s: i64) -> Statement {

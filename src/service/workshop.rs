@@ -157,7 +157,7 @@ pub async fn create(
                 _ => {
                     return Err(AppError::invalid(
                         "siteId",
-                        "`siteId` is required when the plant has more than one site",
+                        "`siteId` is required unless the plant has exactly one site",
                     ));
                 }
             }

@@ -157,7 +157,8 @@ impl TelemetryQuery {
                 sensor_id: (*id).into(),
                 bucket_seconds: series.bucket_s,
                 source: SeriesSource::Raw,
-                points: by_sensor.remove(id).unwrap_or_default(),
+                // A sensor named twice gets its series twice.
+                points: by_sensor.get(id).cloned().unwrap_or_default(),
             })
             .collect())
     }

@@ -1,0 +1,138 @@
+//! The command line, run as a user would: the real binary against its own database.
+
+use std::process::{Command, Output};
+
+use crate::helpers::on_postgres;
+
+fn run(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_smart-factory"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .env_remove("SF_SEED")
+        .output()
+        .expect("run smart-factory")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn seed_refuses_a_non_empty_database_unless_forced() {
+    // SQLite only: the binary is exercised, not the engine (PostgreSQL runs the same code
+    // paths through the rest of the suite).
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    let first = run(&url, &["seed", "--tier", "demo"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(text(&first).contains("192 sensors"), "{}", text(&first));
+    let again = run(&url, &["seed", "--tier", "demo"]);
+    assert!(!again.status.success(), "a second seed must be refused");
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    let forced = run(&url, &["seed", "--tier", "demo", "--force"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+}
+
+#[test]
+fn migrate_goes_down_and_up_again() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    for action in ["up", "down", "up", "status"] {
+        let output = run(&url, &["migrate", action]);
+        assert!(
+            output.status.success(),
+            "migrate {action}: {}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
+fn export_schema_prints_the_committed_contract() {
+    let output = run("sqlite::memory:", &["export-schema"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
+}
+
+#[test]
+fn create_user_stores_an_argon2_hash() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    assert!(run(&url, &["seed", "--tier", "demo"]).status.success());
+    let output = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
+        .args([
+            "create-user",
+            "--username",
+            "alice",
+            "--role",
+            "viewer",
+            "--workshop",
+            "WS-01",
+        ])
+        .env("DATABASE_URL", &url)
+        .env("SF_NEW_USER_PASSWORD", "correct horse battery")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        !text(&output).contains("correct horse"),
+        "the password must not be echoed"
+    );
+    let duplicate = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
+        .args(["create-user", "--username", "alice", "--role", "admin"])
+        .env("DATABASE_URL", &url)
+        .env("SF_NEW_USER_PASSWORD", "correct horse battery")
+        .output()
+        .expect("run");
+    assert!(
+        !duplicate.status.success(),
+        "a taken username must be refused"
+    );
+    let bad_workshop = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
+        .args([
+            "create-user",
+            "--username",
+            "bob",
+            "--role",
+            "viewer",
+            "--workshop",
+            "NOPE",
+        ])
+        .env("DATABASE_URL", &url)
+        .env("SF_NEW_USER_PASSWORD", "correct horse battery")
+        .output()
+        .expect("run");
+    assert!(!bad_workshop.status.success());
+    assert!(
+        text(&bad_workshop).contains("NOPE"),
+        "{}",
+        text(&bad_workshop)
+    );
+}
+
+#[test]
+fn a_malformed_variable_is_named_at_start_up() {
+    let output = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
+        .args(["export-schema"])
+        .env("SF_BIND", "not-an-address")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(text(&output).contains("SF_BIND"), "{}", text(&output));
+}
