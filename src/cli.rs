@@ -115,7 +115,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 MigrateAction::Up => Migrator::up(db, None).await?,
                 MigrateAction::Down => Migrator::down(db, None).await?,
                 MigrateAction::Status => Migrator::status(db).await?,
-                MigrateAction::Fresh => Migrator::fresh(db).await?,
+                // `refresh` (down, then up) rather than `fresh`: dropping tables in dependency
+                // order works on SQLite with foreign keys enforced.
+                MigrateAction::Fresh => Migrator::refresh(db).await?,
             }
             Ok(())
         }
@@ -127,7 +129,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 if !force {
                     anyhow::bail!("the database already holds a plant; use --force to wipe it");
                 }
-                Migrator::fresh(db).await?;
+                Migrator::refresh(db).await?;
             }
             let report = seed::run(db, tier).await?;
             println!(
