@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use entity::{alarm, enums::Role, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use entity::{alarm, enums::Role};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Shape, TestApp},
+    helpers::{Shape, TestApp, expected, id_of, ids, insert_user, time},
     pagination::walk,
 };
 
@@ -35,29 +34,6 @@ fn rank(severity: &Value) -> usize {
         .iter()
         .position(|s| severity == s)
         .unwrap_or_else(|| panic!("unknown severity {severity}"))
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    let s = v.as_str().unwrap_or_else(|| panic!("a timestamp, got {v}"));
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("`{s}` is not RFC 3339: {e}"))
-        .with_timezone(&Utc)
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a numeric id in {v}"))
-}
-
-fn ids(nodes: &[Value]) -> Vec<i64> {
-    nodes.iter().map(id_of).collect()
-}
-
-/// Ids of `all` (newest first, the default order) that satisfy `keep`.
-fn expected(all: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<i64> {
-    all.iter().filter(|a| keep(a)).map(id_of).collect()
 }
 
 /// Every alarm matching literal `args`, walked 5 at a time.
@@ -288,32 +264,12 @@ async fn alarms_filter_by_start_range_is_half_open() {
 
 /// Creates a user and assigns it (and a sensor) to some alarms, directly in the database.
 async fn assign(app: &TestApp, alarm_ids: &[i64], sensor_id: i64) -> i64 {
-    let db = &app.state.db.write;
-    let now = Utc::now();
-    let user = user::Entity::insert(user::ActiveModel {
-        username: Set("tech".into()),
-        email: Set(None),
-        display_name: Set(None),
-        password_hash: Set("x".into()),
-        role: Set(Role::Operator),
-        active: Set(true),
-        failed_logins: Set(0),
-        last_failed_at: Set(None),
-        locked_until: Set(None),
-        password_changed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec(db)
-    .await
-    .expect("insert user")
-    .last_insert_id;
+    let user = insert_user(app, "tech", Role::Operator).await;
     alarm::Entity::update_many()
         .col_expr(alarm::Column::AssigneeId, Expr::value(user))
         .col_expr(alarm::Column::SensorId, Expr::value(sensor_id))
         .filter(alarm::Column::Id.is_in(alarm_ids.iter().copied()))
-        .exec(db)
+        .exec(&app.state.db.write)
         .await
         .expect("assign alarms");
     user

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
+use entity::{enums::Role, user};
 use reqwest::{StatusCode, header::HeaderMap};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, Set};
 use serde_json::{Value, json};
 pub use smart_factory::seed::Shape;
 use smart_factory::{config::Config, seed, startup::Application, state::AppState};
@@ -298,3 +300,71 @@ pub const HOSTILE_STRINGS: &[&str] = &[
     "日本語 — ünïcödé 🏭",
     "$1 ?1 :name",
 ];
+
+/// The index of the first of `HOSTILE_STRINGS` that holds `fragment`.
+pub fn hostile_index(fragment: &str) -> usize {
+    HOSTILE_STRINGS
+        .iter()
+        .position(|h| h.contains(fragment))
+        .unwrap_or_else(|| panic!("a hostile string holding {fragment:?}"))
+}
+
+/// A timestamp the API returned, failing the test if it is not RFC 3339.
+pub fn time(v: &Value) -> DateTime<Utc> {
+    let s = v.as_str().unwrap_or_else(|| panic!("a timestamp, got {v}"));
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("`{s}` is not RFC 3339: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// A time as a `DateTime` argument.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A JSON list, failing the test if `v` is something else.
+pub fn list(v: &Value) -> &Vec<Value> {
+    v.as_array().unwrap_or_else(|| panic!("a list, got {v}"))
+}
+
+/// The numeric `id` of a node.
+pub fn id_of(v: &Value) -> i64 {
+    v["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a numeric id in {v}"))
+}
+
+/// The numeric ids of nodes, in order.
+pub fn ids(nodes: &[Value]) -> Vec<i64> {
+    nodes.iter().map(id_of).collect()
+}
+
+/// Ids of the nodes of `all` that satisfy `keep`, in the order of `all`.
+pub fn expected(all: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<i64> {
+    all.iter().filter(|a| keep(a)).map(id_of).collect()
+}
+
+/// Inserts an active user directly in the database and returns its id.
+pub async fn insert_user(app: &TestApp, username: &str, role: Role) -> i64 {
+    let now = Utc::now();
+    user::Entity::insert(user::ActiveModel {
+        username: Set(username.into()),
+        email: Set(None),
+        display_name: Set(None),
+        password_hash: Set("x".into()),
+        role: Set(role),
+        active: Set(true),
+        failed_logins: Set(0),
+        last_failed_at: Set(None),
+        locked_until: Set(None),
+        password_changed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(&app.state.db.write)
+    .await
+    .expect("insert user")
+    .last_insert_id
+}

@@ -7,12 +7,18 @@
     reason = "a test that cannot proceed should fail loudly"
 )]
 
+mod bad_input;
 mod helpers;
+mod plant_ops;
 
 mod alarms;
 mod cli;
 mod pagination;
-mod plant;
+mod plant_bad_equipment_input;
+mod plant_bad_input;
+mod plant_hostile_text;
+mod plant_mutations;
+mod plant_queries;
 mod production;
 mod products;
 mod schema;

@@ -6,11 +6,7 @@ use std::collections::HashSet;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use crate::helpers::{LARGE, SMALL, Shape, TestApp};
-
-fn list(v: &Value) -> &Vec<Value> {
-    v.as_array().unwrap_or_else(|| panic!("a list, got {v}"))
-}
+use crate::helpers::{LARGE, SMALL, Shape, TestApp, list};
 
 /// Builds one page query of `field` with extra literal `args` and a node `selection`.
 fn page_query(field: &str, args: &str, selection: &str) -> String {

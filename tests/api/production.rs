@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use entity::{enums::Role, maintenance_order, production_order, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use chrono::{DateTime, Duration, Utc};
+use entity::{enums::Role, maintenance_order, production_order};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{SMALL, Shape, TestApp},
+    helpers::{SMALL, Shape, TestApp, expected, id_of, ids, insert_user, iso, list, time},
     pagination::walk,
 };
 
@@ -30,41 +30,9 @@ const ORDER: &str = "number status priority qtyPlanned qtyGood qtyScrap progress
 const MAINTENANCE: &str = "number kind priority status title description alarmId assigneeId \
     scheduledFor startedAt completedAt downtimeS createdAt equipment { id workshopId }";
 
-fn time(v: &Value) -> DateTime<Utc> {
-    let s = v.as_str().unwrap_or_else(|| panic!("a timestamp, got {v}"));
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("`{s}` is not RFC 3339: {e}"))
-        .with_timezone(&Utc)
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
 /// A time every backend stores exactly (PostgreSQL keeps microseconds).
 fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).expect("a representable time")
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a numeric id in {v}"))
-}
-
-fn ids(nodes: &[Value]) -> Vec<i64> {
-    nodes.iter().map(id_of).collect()
-}
-
-fn expected(all: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<i64> {
-    all.iter().filter(|a| keep(a)).map(id_of).collect()
-}
-
-fn list(v: &Value) -> Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("a list, got {v}"))
-        .clone()
 }
 
 async fn orders(app: &TestApp, args: &str) -> Vec<Value> {
@@ -198,7 +166,7 @@ async fn production_orders_filter_by_product_with_the_nested_product() {
             json!({}),
         )
         .await;
-    let products = list(&response.data()["products"]["nodes"]);
+    let products = list(&response.data()["products"]["nodes"]).clone();
     assert_eq!(products.len(), 3);
     let mut seen = 0;
     for p in &products {
@@ -336,7 +304,7 @@ async fn shifts(app: &TestApp, w: Value, from: DateTime<Utc>, to: DateTime<Utc>)
     let response = app
         .graphql(SHIFTS, json!({ "w": w, "from": iso(from), "to": iso(to) }))
         .await;
-    list(&response.data()["shifts"])
+    list(&response.data()["shifts"]).clone()
 }
 
 /// Every seeded shift: they run from yesterday 00:00 for three days.
@@ -567,32 +535,12 @@ async fn maintenance_orders_filter_by_assignee() {
     let app = TestApp::seeded(PLANT).await;
     let all = maintenance(&app, "").await;
     assert!(all.iter().all(|o| o["assigneeId"].is_null()));
-    let db = &app.state.db.write;
-    let now = Utc::now();
-    let tech = user::Entity::insert(user::ActiveModel {
-        username: Set("fitter".into()),
-        email: Set(None),
-        display_name: Set(None),
-        password_hash: Set("x".into()),
-        role: Set(Role::Engineer),
-        active: Set(true),
-        failed_logins: Set(0),
-        last_failed_at: Set(None),
-        locked_until: Set(None),
-        password_changed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec(db)
-    .await
-    .expect("insert user")
-    .last_insert_id;
+    let tech = insert_user(&app, "fitter", Role::Engineer).await;
     let chosen = vec![id_of(&all[1]), id_of(&all[6])];
     maintenance_order::Entity::update_many()
         .col_expr(maintenance_order::Column::AssigneeId, Expr::value(tech))
         .filter(maintenance_order::Column::Id.is_in(chosen.clone()))
-        .exec(db)
+        .exec(&app.state.db.write)
         .await
         .expect("assign");
     let got = maintenance(&app, &format!("filter: {{assigneeId: \"{tech}\"}}")).await;

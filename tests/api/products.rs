@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{HOSTILE_STRINGS, SMALL, TestApp},
-    plant::{Case, expect_refused, mutate, nodes, op, snapshot, strings, with},
+    bad_input::{Case, case, expect_refused, id_of, mutate, nodes, op, snapshot, strings},
+    helpers::{HOSTILE_STRINGS, SMALL, TestApp, hostile_index},
 };
 
 const PRODUCT: &str = "id sku name unit idealCycleTimeS";
@@ -43,10 +43,6 @@ async fn skus(app: &TestApp, search: &str) -> Vec<String> {
 
 async fn product(app: &TestApp, id: &str) -> Value {
     app.graphql(PRODUCT_BY_ID, json!({ "id": id })).await.data()["productById"].clone()
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 #[tokio::test]
@@ -216,14 +212,8 @@ async fn hostile_product_text_is_stored_verbatim_and_searched_literally() {
         assert_eq!((&read["name"], &read["unit"]), (&json!(h), &json!(unit(h))));
         assert_eq!(skus(&app, h).await, [format!("H-{i}")], "search {h:?}");
     }
-    let wild = HOSTILE_STRINGS
-        .iter()
-        .position(|h| h.contains('%'))
-        .expect("a wildcard string");
-    let quote = HOSTILE_STRINGS
-        .iter()
-        .position(|h| h.contains("'1'='1"))
-        .expect("a quote string");
+    let wild = hostile_index("%");
+    let quote = hostile_index("'1'='1");
     for (needle, index) in [("%", wild), ("_", wild), ("\\", wild), ("'1'='1", quote)] {
         assert_eq!(
             skus(&app, needle).await,
@@ -258,13 +248,9 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
     let patch = json!({ "id": target });
 
     let case = |label: &str, query: &str, base: &Value, patch: Value, code: &'static str| -> Case {
-        let name: String = format!("{label}: {patch}").chars().take(100).collect();
-        (
-            name,
-            query.to_owned(),
-            json!({ "input": with(base, patch) }),
-            code,
-        )
+        let mut c = case(label, query, base, patch, code);
+        c.0 = c.0.chars().take(100).collect();
+        c
     };
     let mut cases: Vec<Case> = Vec::new();
     for (label, query, base) in [("create", &create, &new), ("update", &update, &patch)] {

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{SMALL, Shape, TestApp};
+use crate::helpers::{SMALL, Shape, TestApp, iso, list, time};
 
 const LATEST: &str = "query L($ids: [ID!], $eq: ID, $line: ID) { \
     latestReadings(sensorIds: $ids, equipmentId: $eq, lineId: $line) \
@@ -30,21 +30,6 @@ const TWO_LINES: Shape = Shape {
     history_hours: 1,
     products: 1,
 };
-
-fn time(v: &Value) -> DateTime<Utc> {
-    let s = v.as_str().unwrap_or_else(|| panic!("a timestamp, got {v}"));
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("`{s}` is not RFC 3339: {e}"))
-        .with_timezone(&Utc)
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn list(v: &Value) -> &Vec<Value> {
-    v.as_array().unwrap_or_else(|| panic!("a list, got {v}"))
-}
 
 fn str_of(v: &Value) -> String {
     v.as_str()
