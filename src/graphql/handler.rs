@@ -80,7 +80,7 @@ pub async fn post(
             );
         }
     };
-    execute(&http, batch, media, &headers).await
+    execute(&http, batch, media).await
 }
 
 /// Whether a request names something to run (a document, or a persisted query hash).
@@ -118,7 +118,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&http, BatchRequest::Single(request), media, &headers).await
+    execute(&http, BatchRequest::Single(request), media).await
 }
 
 fn is_mutation(request: &Request) -> bool {
@@ -136,12 +136,7 @@ fn is_mutation(request: &Request) -> bool {
     })
 }
 
-async fn execute(
-    http: &GraphqlHttp,
-    batch: BatchRequest,
-    media: &'static str,
-    _headers: &HeaderMap,
-) -> HttpResponse {
+async fn execute(http: &GraphqlHttp, batch: BatchRequest, media: &'static str) -> HttpResponse {
     let state = &http.state;
     let started = Instant::now();
     let counter = StatementCounter::default();

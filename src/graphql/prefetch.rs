@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 
 use async_graphql::{Context, Result};
-use entity::{alarm, equipment, production_line, sensor, workshop};
+use entity::{
+    alarm, equipment, maintenance_order, production_line, production_order, sensor, shift, workshop,
+};
 use futures::future::BoxFuture;
 
 use super::context::{ContextExt, Selection};
@@ -207,5 +209,77 @@ pub fn alarms<'a>(
             }
         }
         Ok(())
+    })
+}
+
+/// Primes what `sel` asks for below these production orders.
+pub fn production_orders<'a>(
+    ctx: &'a Context<'a>,
+    sel: Selection<'a>,
+    rows: &'a [production_order::Model],
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let loaders = ctx.loaders();
+        if sel.field("product").exists() {
+            loaders
+                .product_by_id
+                .load_many(distinct(rows, |o| o.product_id))
+                .await?;
+        }
+        let line_sel = sel.field("line");
+        if line_sel.exists() {
+            let map = loaders
+                .line_by_id
+                .load_many(distinct(rows, |o| o.line_id))
+                .await?;
+            let all: Vec<_> = map.into_values().collect();
+            lines(ctx, line_sel, &all).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Primes what `sel` asks for below these maintenance orders.
+pub fn maintenance_orders<'a>(
+    ctx: &'a Context<'a>,
+    sel: Selection<'a>,
+    rows: &'a [maintenance_order::Model],
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let equipment_sel = sel.field("equipment");
+        if rows.is_empty() || !equipment_sel.exists() {
+            return Ok(());
+        }
+        let map = ctx
+            .loaders()
+            .equipment_by_id
+            .load_many(distinct(rows, |o| o.equipment_id))
+            .await?;
+        let all: Vec<_> = map.into_values().collect();
+        equipment(ctx, equipment_sel, &all).await
+    })
+}
+
+/// Primes what `sel` asks for below these shifts.
+pub fn shifts<'a>(
+    ctx: &'a Context<'a>,
+    sel: Selection<'a>,
+    rows: &'a [shift::Model],
+) -> BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let workshop_sel = sel.field("workshop");
+        if rows.is_empty() || !workshop_sel.exists() {
+            return Ok(());
+        }
+        let map = ctx
+            .loaders()
+            .workshop_by_id
+            .load_many(distinct(rows, |s| s.workshop_id))
+            .await?;
+        let all: Vec<_> = map.into_values().collect();
+        workshops(ctx, workshop_sel, &all).await
     })
 }

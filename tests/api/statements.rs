@@ -106,3 +106,50 @@ async fn statements_are_exported_as_metrics() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn order_and_maintenance_lists_load_relations_per_level() {
+    const ORDERS: &str = "{ productionOrders(first: 200) { edges { node { number \
+        product { sku } line { code workshop { code } } } } } }";
+    const MAINTENANCE: &str = "{ maintenanceOrders(first: 200) { nodes { number \
+        equipment { code line { code } sensors { tag } } } } }";
+    const SHIFTS: &str = "query S($from: DateTime!, $to: DateTime!) { shifts(from: $from, \
+        to: $to) { name workshop { code lines { code } } } }";
+    let now = chrono::Utc::now();
+    let range = json!({
+        "from": (now - chrono::Duration::days(2)).to_rfc3339(),
+        "to": (now + chrono::Duration::days(2)).to_rfc3339(),
+    });
+    let mut counts = Vec::new();
+    for shape in [SMALL, LARGE] {
+        let app = TestApp::seeded(shape).await;
+        let orders = app.graphql(ORDERS, json!({})).await;
+        assert!(
+            !orders.data()["productionOrders"]["edges"]
+                .as_array()
+                .expect("edges")
+                .is_empty()
+        );
+        let maintenance = app.graphql(MAINTENANCE, json!({})).await;
+        maintenance.data();
+        let shifts = app.graphql(SHIFTS, range.clone()).await;
+        assert!(
+            !shifts.data()["shifts"]
+                .as_array()
+                .expect("shifts")
+                .is_empty()
+        );
+        counts.push((
+            orders.sql_statements(),
+            maintenance.sql_statements(),
+            shifts.sql_statements(),
+        ));
+    }
+    // orders, products, lines, workshops | orders, equipment, lines, sensors | shifts,
+    // workshops, lines.
+    assert_eq!(counts[0], (4, 4, 3));
+    assert_eq!(
+        counts[1], counts[0],
+        "statement counts must not grow with the data"
+    );
+}

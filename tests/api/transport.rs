@@ -382,3 +382,32 @@ where
         }
     }
 }
+
+#[tokio::test]
+async fn the_shutdown_handle_stops_the_server_and_frees_the_port() {
+    use smart_factory::{config::Config, startup::Application};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/stop.db?mode=rwc", dir.path().display());
+    let app = Application::build(Config::for_database(&url).expect("config"))
+        .await
+        .expect("build");
+    let address = app.local_addr().expect("address");
+    let stop = app.shutdown_handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    let live = reqwest::get(format!("http://{address}/health/live"))
+        .await
+        .expect("live");
+    assert_eq!(live.status(), StatusCode::OK);
+    stop.send(true).expect("signal");
+    let result = tokio::time::timeout(std::time::Duration::from_secs(15), running)
+        .await
+        .expect("stopped within 15 s")
+        .expect("task joined");
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        reqwest::get(format!("http://{address}/health/live"))
+            .await
+            .is_err(),
+        "nothing listens after shutdown"
+    );
+}

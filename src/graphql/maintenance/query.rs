@@ -8,7 +8,7 @@ use crate::{
         connection::{Conn, connection},
         context::{ContextExt, Selection, parse_id, parse_opt_id},
         enums::{MaintenanceKind, MaintenanceStatus, convert_list},
-        page_request,
+        page_request, prefetch,
     },
     service::maintenance as maintenance_service,
 };
@@ -78,11 +78,9 @@ impl MaintenanceQuery {
             &request,
         )
         .await?;
-        let ids: Vec<i64> = page.items.iter().map(|(_, o)| o.equipment_id).collect();
-        let nodes = Selection::connection_nodes(ctx.look_ahead());
-        if nodes.field("equipment").exists() && !ids.is_empty() {
-            ctx.loaders().equipment_by_id.load_many(ids).await?;
-        }
+        let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
+        prefetch::maintenance_orders(ctx, Selection::connection_nodes(ctx.look_ahead()), &rows)
+            .await?;
         Ok(connection(page, MaintenanceOrder))
     }
 

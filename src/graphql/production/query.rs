@@ -7,9 +7,9 @@ use super::types::{Product, ProductionOrder, Shift};
 use crate::{
     graphql::{
         connection::{Conn, connection},
-        context::{ContextExt, parse_id, parse_opt_id},
+        context::{ContextExt, Selection, parse_id, parse_opt_id},
         enums::{OrderStatus, convert_list},
-        page_request, search_text,
+        page_request, prefetch, search_text,
     },
     service::{product as product_service, production as production_service},
 };
@@ -112,16 +112,9 @@ impl ProductionQuery {
             &request,
         )
         .await?;
-        let loaders = ctx.loaders();
-        let product_ids: Vec<i64> = page.items.iter().map(|(_, o)| o.product_id).collect();
-        let line_ids: Vec<i64> = page.items.iter().map(|(_, o)| o.line_id).collect();
-        let nodes = crate::graphql::context::Selection::connection_nodes(ctx.look_ahead());
-        if nodes.field("product").exists() && !product_ids.is_empty() {
-            loaders.product_by_id.load_many(product_ids).await?;
-        }
-        if nodes.field("line").exists() && !line_ids.is_empty() {
-            loaders.line_by_id.load_many(line_ids).await?;
-        }
+        let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
+        prefetch::production_orders(ctx, Selection::connection_nodes(ctx.look_ahead()), &rows)
+            .await?;
         Ok(connection(page, ProductionOrder))
     }
 
@@ -148,10 +141,7 @@ impl ProductionQuery {
         let rows =
             production_service::shifts(&ctx.state().db.read, ctx.caller(), workshop_id, from, to)
                 .await?;
-        let ids: Vec<i64> = rows.iter().map(|s| s.workshop_id).collect();
-        if ctx.look_ahead().field("workshop").exists() && !ids.is_empty() {
-            ctx.loaders().workshop_by_id.load_many(ids).await?;
-        }
+        prefetch::shifts(ctx, Selection::of(ctx.look_ahead()), &rows).await?;
         Ok(rows.into_iter().map(Shift).collect())
     }
 }
