@@ -101,9 +101,10 @@ impl Application {
             )));
         }
         let mut stop = shutdown.subscribe();
+        let os_signal = os_signal();
         let signal = async move {
             tokio::select! {
-                () = os_signal() => {}
+                () = os_signal => {}
                 _ = stop.wait_for(|s| *s) => {}
             }
             tracing::info!("shutting down: draining connections");
@@ -127,26 +128,36 @@ impl Application {
     }
 }
 
-async fn os_signal() {
-    let ctrl_c = async {
+/// Installs the SIGTERM/SIGINT handlers now — before the server reports that it serves, so a
+/// stop request arriving right after start-up is graceful too — and resolves on the first.
+#[cfg(unix)]
+fn os_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (terminate, interrupt) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+                only.recv().await;
+            }
+            (Err(_), Err(_)) => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn os_signal() -> impl Future<Output = ()> {
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 
