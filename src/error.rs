@@ -6,6 +6,11 @@
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
+/// Message of a token that failed any check (which check is not revealed).
+pub const INVALID_TOKEN: &str = "invalid, expired or revoked token";
+/// Message for anonymous callers.
+pub const NOT_AUTHENTICATED: &str = "authentication required: send `Authorization: Bearer <token>`";
+
 /// The stable values of `extensions.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -43,7 +48,8 @@ impl ErrorCode {
 /// without a code, and this type must only ever reach clients through `extend`, with one.
 #[derive(Debug)]
 pub enum AppError {
-    Unauthenticated,
+    /// Why, in words safe to show (never which of username or password was wrong).
+    Unauthenticated(&'static str),
     Forbidden(String),
     NotFound {
         entity: &'static str,
@@ -103,7 +109,7 @@ impl AppError {
     /// The message a client sees (internal causes are not included).
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated => "authentication required".to_owned(),
+            Self::Unauthenticated(why) => (*why).to_owned(),
             Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
             Self::NotFound { entity, id } => format!("{entity} {id} not found"),
             Self::BadInput { message, .. } => message.clone(),
@@ -125,7 +131,7 @@ impl AppError {
     /// The code this error carries on the wire.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use crate::{config::Config, db::Db, telemetry::Metrics};
+use crate::{auth::session::Authenticator, config::Config, db::Db, telemetry::Metrics};
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -13,6 +13,8 @@ pub struct AppState {
     pub db: Db,
     /// Metrics registry of this instance.
     pub metrics: Arc<Metrics>,
+    /// Token keys and the session cache.
+    pub auth: Arc<Authenticator>,
     /// This instance's id (host and pid), as shown in metrics.
     pub instance_id: Arc<str>,
     /// When the instance started.
@@ -25,6 +27,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let db = Db::connect(&config.database, metrics.clone()).await?;
         Ok(Self {
+            auth: Arc::new(Authenticator::new(&config.auth)),
             config: Arc::new(config),
             db,
             metrics,

@@ -1,16 +1,19 @@
 //! Who is calling: identity, role and workshop scope, handed from the HTTP handler to services.
 //!
-//! Authentication itself (tokens, sessions) arrives with the security layer; until then every
-//! request runs as the development admin, through the same `Caller` the services already check.
+//! A request with a bearer token runs as that token's user (checked against its session); one
+//! without runs as the development admin where that is allowed (`SF_DEV_ADMIN`, development
+//! only), else anonymously — and anonymous callers may only log in.
 
+pub mod jwt;
 pub mod password;
+pub mod session;
 
 use std::sync::Arc;
 
 use entity::enums::Role;
 use sea_orm::{ColumnTrait, Condition};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, INVALID_TOKEN, NOT_AUTHENTICATED};
 
 /// The workshops a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,25 +47,70 @@ impl WorkshopScope {
 pub struct Caller {
     /// The user, when the caller is one.
     pub user_id: Option<i64>,
-    /// Role deciding what the caller may do.
-    pub role: Role,
+    /// The session the request's token belongs to.
+    pub session_id: Option<String>,
+    /// Role deciding what the caller may do; `None` for anonymous callers.
+    pub role: Option<Role>,
     /// Workshops the caller may see.
     pub scope: WorkshopScope,
+    /// The request carried a token that failed its checks.
+    pub token_rejected: bool,
 }
 
 impl Caller {
-    /// The caller of every request until authentication lands: an admin over all workshops.
+    /// Requests without a token in development (`SF_DEV_ADMIN`): an admin over all workshops.
     pub fn development_admin() -> Self {
         Self {
             user_id: None,
-            role: Role::Admin,
+            session_id: None,
+            role: Some(Role::Admin),
             scope: WorkshopScope::All,
+            token_rejected: false,
         }
     }
 
-    /// Fails with `FORBIDDEN` unless the caller's role is at least `minimum`.
+    /// No token (where the development admin is off), or a token that failed its checks:
+    /// may log in, sees nothing.
+    pub fn anonymous() -> Self {
+        Self {
+            user_id: None,
+            session_id: None,
+            role: None,
+            scope: WorkshopScope::Only(Arc::from([])),
+            token_rejected: false,
+        }
+    }
+
+    /// A request whose token failed its checks: anonymous, and told why.
+    pub fn rejected() -> Self {
+        Self {
+            token_rejected: true,
+            ..Self::anonymous()
+        }
+    }
+
+    fn unauthenticated(&self) -> AppError {
+        AppError::Unauthenticated(if self.token_rejected {
+            INVALID_TOKEN
+        } else {
+            NOT_AUTHENTICATED
+        })
+    }
+
+    /// Fails with `UNAUTHENTICATED` for anonymous callers.
+    pub fn require_authenticated(&self) -> AppResult<&Self> {
+        if self.role.is_some() {
+            Ok(self)
+        } else {
+            Err(self.unauthenticated())
+        }
+    }
+
+    /// Fails with `UNAUTHENTICATED` for anonymous callers and `FORBIDDEN` unless the caller's
+    /// role is at least `minimum`.
     pub fn require(&self, minimum: Role) -> AppResult<()> {
-        if rank(self.role) >= rank(minimum) {
+        let role = self.role.ok_or_else(|| self.unauthenticated())?;
+        if rank(role) >= rank(minimum) {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(

@@ -19,6 +19,28 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+}
+
+/// The development-only JWT secret; production refuses to start with it.
+pub const DEV_JWT_SECRET: &str = "smart-factory-development-secret-change-me";
+
+/// Tokens and sessions.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// `SF_JWT_SECRET`: HS256 key of access tokens.
+    pub jwt_secret: SecretString,
+    /// `SF_JWT_PREVIOUS_SECRET`: still accepted while keys rotate.
+    pub jwt_previous_secret: Option<SecretString>,
+    /// `SF_ACCESS_TTL_S`: access-token lifetime.
+    pub access_ttl: Duration,
+    /// `SF_SESSION_IDLE_S`: a session unused this long expires.
+    pub session_idle: Duration,
+    /// `SF_SESSION_MAX_S`: a session expires this long after login, used or not.
+    pub session_max: Duration,
+    /// `SF_DEV_ADMIN`: requests without a token run as an admin (development only; refused in
+    /// production).
+    pub dev_admin_fallback: bool,
 }
 
 /// `development` (friendly defaults) or `production` (hardened defaults).
@@ -187,6 +209,31 @@ impl Config {
                 simulator_tick: Duration::from_millis(env.parse_or("SF_SIMULATOR_TICK_MS", 1_000)?),
                 seed,
             },
+            auth: {
+                let secret = env
+                    .get("SF_JWT_SECRET")
+                    .unwrap_or_else(|| DEV_JWT_SECRET.to_owned());
+                if !dev && secret == DEV_JWT_SECRET {
+                    anyhow::bail!(
+                        "SF_JWT_SECRET must be set to a secret of your own in production"
+                    );
+                }
+                if secret.len() < 32 {
+                    anyhow::bail!("SF_JWT_SECRET must be at least 32 bytes");
+                }
+                let dev_admin_fallback = env.parse_or("SF_DEV_ADMIN", Flag(dev))?.0;
+                if !dev && dev_admin_fallback {
+                    anyhow::bail!("SF_DEV_ADMIN cannot be enabled in production");
+                }
+                AuthConfig {
+                    jwt_secret: SecretString::from(secret),
+                    jwt_previous_secret: env.get("SF_JWT_PREVIOUS_SECRET").map(SecretString::from),
+                    access_ttl: Duration::from_secs(env.parse_or("SF_ACCESS_TTL_S", 900)?),
+                    session_idle: Duration::from_secs(env.parse_or("SF_SESSION_IDLE_S", 604_800)?),
+                    session_max: Duration::from_secs(env.parse_or("SF_SESSION_MAX_S", 2_592_000)?),
+                    dev_admin_fallback,
+                }
+            },
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
                 json: match env.get("SF_LOG_FORMAT").as_deref() {
@@ -245,11 +292,18 @@ mod tests {
 
     #[test]
     fn production_hardens_defaults_and_flags_read_on_off() {
-        let c = config(&[("SF_ENV", "production"), ("SF_SIMULATOR", "off")]).expect("prod");
+        let secret = ("SF_JWT_SECRET", "a-production-secret-of-at-least-32-bytes");
+        assert!(
+            config(&[("SF_ENV", "production")]).is_err(),
+            "default secret refused"
+        );
+        let c = config(&[("SF_ENV", "production"), ("SF_SIMULATOR", "off"), secret]).expect("prod");
+        assert!(!c.auth.dev_admin_fallback);
+        assert!(config(&[("SF_ENV", "production"), ("SF_DEV_ADMIN", "on"), secret]).is_err());
         assert!(!c.server.graphiql && !c.server.introspection && !c.server.expose_sql_count);
         assert!(c.log.json);
         assert!(!c.demo.simulator);
-        let c = config(&[("SF_ENV", "production"), ("SF_GRAPHIQL", "on")]).expect("prod");
+        let c = config(&[("SF_ENV", "production"), ("SF_GRAPHIQL", "on"), secret]).expect("prod");
         assert!(c.server.graphiql);
     }
 }

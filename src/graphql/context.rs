@@ -13,8 +13,11 @@ use crate::{
 pub trait ContextExt {
     /// The application state (schema data).
     fn state(&self) -> &AppState;
-    /// The caller of this request (request data).
-    fn caller(&self) -> &Caller;
+    /// The caller of this request (request data); `UNAUTHENTICATED` for anonymous callers,
+    /// so every resolver that touches data refuses them.
+    fn caller(&self) -> AppResult<&Caller>;
+    /// The caller, authenticated or not (for `login`, `refreshToken`).
+    fn any_caller(&self) -> &Caller;
     /// This request's DataLoaders (request data).
     fn loaders(&self) -> &Loaders;
 }
@@ -24,7 +27,11 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<AppState>()
     }
 
-    fn caller(&self) -> &Caller {
+    fn caller(&self) -> AppResult<&Caller> {
+        self.data_unchecked::<Caller>().require_authenticated()
+    }
+
+    fn any_caller(&self) -> &Caller {
         self.data_unchecked::<Caller>()
     }
 

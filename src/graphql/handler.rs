@@ -6,7 +6,7 @@
 //! invalid); one that accepts only `application/json` gets 200 with `errors`. Every error leaves
 //! with an `extensions.code`, including those the library raises before our resolvers run.
 
-use std::{sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::{
     BatchRequest, BatchResponse, Data, ErrorExtensionValues, Request, Response, ServerError,
@@ -16,13 +16,15 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State, WebSocketUpgrade, rejection::BytesRejection},
+    extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response as HttpResponse},
 };
 
 use super::{AppSchema, loaders::Loaders};
-use crate::{auth::Caller, db::StatementCounter, error::ErrorCode, state::AppState};
+use crate::{
+    db::StatementCounter, error::ErrorCode, service::session::ClientInfo, state::AppState,
+};
 
 /// What the GraphQL routes share.
 #[derive(Clone)]
@@ -37,6 +39,7 @@ const APPLICATION_JSON: &str = "application/json";
 /// `POST /graphql`.
 pub async fn post(
     State(http): State<GraphqlHttp>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> HttpResponse {
@@ -80,7 +83,7 @@ pub async fn post(
             );
         }
     };
-    execute(&http, batch, media).await
+    execute(&http, batch, media, &headers, peer).await
 }
 
 /// Whether a request names something to run (a document, or a persisted query hash).
@@ -91,6 +94,7 @@ fn has_document(request: &Request) -> bool {
 /// `GET /graphql`: queries only, parameters in the query string.
 pub async fn get(
     State(http): State<GraphqlHttp>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> HttpResponse {
@@ -118,7 +122,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&http, BatchRequest::Single(request), media).await
+    execute(&http, BatchRequest::Single(request), media, &headers, peer).await
 }
 
 fn is_mutation(request: &Request) -> bool {
@@ -136,11 +140,34 @@ fn is_mutation(request: &Request) -> bool {
     })
 }
 
-async fn execute(http: &GraphqlHttp, batch: BatchRequest, media: &'static str) -> HttpResponse {
+/// The value of a header, if it is valid text.
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn execute(
+    http: &GraphqlHttp,
+    batch: BatchRequest,
+    media: &'static str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> HttpResponse {
     let state = &http.state;
     let started = Instant::now();
     let counter = StatementCounter::default();
-    let caller = Arc::new(Caller::development_admin());
+    // A present but unreadable Authorization header is a bad token, not a missing one. The
+    // session check is counted too: a cache hit costs nothing, a miss shows.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let caller = counter
+        .scope(state.auth.caller(&state.db.write, authorization))
+        .await;
+    let caller = Arc::new(caller);
+    let client = ClientInfo {
+        ip: Some(peer.ip().to_string()),
+        user_agent: header(headers, header::USER_AGENT).map(str::to_owned),
+    };
     let requests = match batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(list) => {
@@ -175,7 +202,10 @@ async fn execute(http: &GraphqlHttp, batch: BatchRequest, media: &'static str) -
             &counter,
             &state.config.graphql,
         );
-        let request = request.data((*caller).clone()).data(loaders);
+        let request = request
+            .data((*caller).clone())
+            .data(loaders)
+            .data(client.clone());
         let run = counter.scope(http.schema.execute(request));
         let response = match tokio::time::timeout(state.config.server.request_timeout, run).await {
             Ok(response) => response,
@@ -322,8 +352,23 @@ pub async fn websocket(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |_payload| async move {
-                    let caller = Arc::new(Caller::development_admin());
+                .on_connection_init(move |payload| async move {
+                    // `{"Authorization": "Bearer …"}`, as browsers cannot set WS headers.
+                    let authorization = payload
+                        .as_object()
+                        .and_then(|o| o.get("Authorization").or_else(|| o.get("authorization")))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned);
+                    let caller = state
+                        .auth
+                        .caller(&state.db.write, authorization.as_deref())
+                        .await;
+                    if caller.token_rejected {
+                        return Err(async_graphql::Error::new(
+                            "invalid, expired or revoked token",
+                        ));
+                    }
+                    let caller = Arc::new(caller);
                     let counter = StatementCounter::default();
                     let mut data = Data::default();
                     data.insert(Loaders::new(

@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly, transport, per-request loaders, and one folder per domain.
 
 pub mod alarm;
+pub mod auth;
 pub mod connection;
 pub mod context;
 pub mod enums;

@@ -4,6 +4,7 @@ use async_graphql::MergedObject;
 
 use super::{
     alarm::query::AlarmQuery,
+    auth::{mutation::AuthMutation, query::AuthQuery},
     maintenance::query::MaintenanceQuery,
     plant::{mutation::PlantMutation, query::PlantQuery},
     production::{mutation::ProductionMutation, query::ProductionQuery},
@@ -13,6 +14,7 @@ use super::{
 /// Every query field.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
+    AuthQuery,
     PlantQuery,
     TelemetryQuery,
     AlarmQuery,
@@ -22,4 +24,4 @@ pub struct QueryRoot(
 
 /// Every mutation field.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(PlantMutation, ProductionMutation);
+pub struct MutationRoot(AuthMutation, PlantMutation, ProductionMutation);

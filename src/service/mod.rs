@@ -9,6 +9,7 @@ pub mod page;
 pub mod product;
 pub mod production;
 pub mod sensor;
+pub mod session;
 pub mod telemetry;
 pub mod validate;
 pub mod workshop;

@@ -207,6 +207,19 @@ impl TestApp {
             .await
     }
 
+    /// POSTs a GraphQL operation with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> GqlResponse {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request");
+        Self::read(response).await
+    }
+
     /// POSTs any JSON body to `/graphql`.
     pub async fn post_json(&self, body: &Value) -> GqlResponse {
         let response = self

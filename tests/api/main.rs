@@ -12,6 +12,7 @@ mod helpers;
 mod plant_ops;
 
 mod alarms;
+mod auth;
 mod cli;
 mod pagination;
 mod plant_bad_equipment_input;

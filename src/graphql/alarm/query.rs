@@ -106,7 +106,7 @@ impl AlarmQuery {
         let request = page_request(ctx, "alarms", first, after)?;
         let page = alarm_service::list(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             &filter,
             ordering,
             &request,
@@ -124,7 +124,7 @@ impl AlarmQuery {
         #[graphql(desc = "The alarm's id.")] id: ID,
     ) -> Result<Alarm> {
         let id = parse_id("id", &id)?;
-        let model = alarm_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = alarm_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         Ok(Alarm(model))
     }
 
@@ -145,7 +145,7 @@ impl AlarmQuery {
         };
         let rows = alarm_service::counts(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             workshop_id,
             group,
             only_open,

@@ -72,7 +72,7 @@ impl MaintenanceQuery {
         let request = page_request(ctx, "maintenance_orders", first, after)?;
         let page = maintenance_service::list(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             &filter,
             ordering,
             &request,
@@ -91,7 +91,7 @@ impl MaintenanceQuery {
         #[graphql(desc = "The order's id.")] id: ID,
     ) -> Result<MaintenanceOrder> {
         let id = parse_id("id", &id)?;
-        let model = maintenance_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = maintenance_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         Ok(MaintenanceOrder(model))
     }
 }

@@ -111,7 +111,7 @@ impl PlantQuery {
         };
         let request = page_request(ctx, "workshops", first, after)?;
         let page =
-            workshop_service::list(&ctx.state().db.read, ctx.caller(), &filter, &request).await?;
+            workshop_service::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
         let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
         prefetch::workshops(ctx, Selection::connection_nodes(ctx.look_ahead()), &rows).await?;
         Ok(connection(page, Workshop))
@@ -124,7 +124,7 @@ impl PlantQuery {
         #[graphql(desc = "The workshop's id.")] id: ID,
     ) -> Result<Workshop> {
         let id = parse_id("id", &id)?;
-        let model = workshop_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = workshop_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         prefetch::workshops(
             ctx,
             Selection::of(ctx.look_ahead()),
@@ -153,7 +153,7 @@ impl PlantQuery {
         };
         let request = page_request(ctx, "lines", first, after)?;
         let page =
-            line_service::list(&ctx.state().db.read, ctx.caller(), &filter, &request).await?;
+            line_service::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
         let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
         prefetch::lines(ctx, Selection::connection_nodes(ctx.look_ahead()), &rows).await?;
         Ok(connection(page, Line))
@@ -166,7 +166,7 @@ impl PlantQuery {
         #[graphql(desc = "The line's id.")] id: ID,
     ) -> Result<Line> {
         let id = parse_id("id", &id)?;
-        let model = line_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = line_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         prefetch::lines(
             ctx,
             Selection::of(ctx.look_ahead()),
@@ -204,7 +204,7 @@ impl PlantQuery {
         let request = page_request(ctx, "equipment", first, after)?;
         let page = equipment_service::list(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             &filter,
             ordering,
             &request,
@@ -222,7 +222,7 @@ impl PlantQuery {
         #[graphql(desc = "The machine's id.")] id: ID,
     ) -> Result<Equipment> {
         let id = parse_id("id", &id)?;
-        let model = equipment_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = equipment_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         prefetch::equipment(
             ctx,
             Selection::of(ctx.look_ahead()),
@@ -254,7 +254,7 @@ impl PlantQuery {
         };
         let request = page_request(ctx, "sensors", first, after)?;
         let page =
-            sensor_service::list(&ctx.state().db.read, ctx.caller(), &filter, &request).await?;
+            sensor_service::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
         let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
         prefetch::sensors(
             ctx,
@@ -273,7 +273,7 @@ impl PlantQuery {
         #[graphql(desc = "The sensor's id.")] id: ID,
     ) -> Result<Sensor> {
         let id = parse_id("id", &id)?;
-        let model = sensor_service::get(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = sensor_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
         prefetch::sensors(
             ctx,
             Selection::of(ctx.look_ahead()),

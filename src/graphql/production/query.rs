@@ -106,7 +106,7 @@ impl ProductionQuery {
         let request = page_request(ctx, "production_orders", first, after)?;
         let page = production_service::list_orders(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             &filter,
             ordering,
             &request,
@@ -125,7 +125,7 @@ impl ProductionQuery {
         #[graphql(desc = "The order's id.")] id: ID,
     ) -> Result<ProductionOrder> {
         let id = parse_id("id", &id)?;
-        let model = production_service::get_order(&ctx.state().db.read, ctx.caller(), id).await?;
+        let model = production_service::get_order(&ctx.state().db.read, ctx.caller()?, id).await?;
         Ok(ProductionOrder(model))
     }
 
@@ -139,7 +139,7 @@ impl ProductionQuery {
     ) -> Result<Vec<Shift>> {
         let workshop_id = parse_opt_id("workshopId", workshop_id.as_ref())?;
         let rows =
-            production_service::shifts(&ctx.state().db.read, ctx.caller(), workshop_id, from, to)
+            production_service::shifts(&ctx.state().db.read, ctx.caller()?, workshop_id, from, to)
                 .await?;
         prefetch::shifts(ctx, Selection::of(ctx.look_ahead()), &rows).await?;
         Ok(rows.into_iter().map(Shift).collect())

@@ -43,7 +43,7 @@ impl TelemetryQuery {
                 .into());
             }
         };
-        let rows = telemetry::latest(&ctx.state().db.read, ctx.caller(), &selector).await?;
+        let rows = telemetry::latest(&ctx.state().db.read, ctx.caller()?, &selector).await?;
         Ok(rows.into_iter().map(Reading::from).collect())
     }
 
@@ -73,7 +73,7 @@ impl TelemetryQuery {
         };
         let rows = telemetry::readings(
             &ctx.state().db.read,
-            ctx.caller(),
+            ctx.caller()?,
             sensor_id,
             from,
             to,
@@ -132,7 +132,8 @@ impl TelemetryQuery {
             aggregates,
         };
         let limit = ctx.state().config.graphql.max_series_points;
-        let series = telemetry::series(&ctx.state().db.read, ctx.caller(), &request, limit).await?;
+        let series =
+            telemetry::series(&ctx.state().db.read, ctx.caller()?, &request, limit).await?;
         let mut by_sensor: BTreeMap<i64, Vec<SeriesPoint>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         for row in series.rows {

@@ -1,0 +1,190 @@
+//! Per-request authentication: the JWT says which session; the session (cached) says whether
+//! it is still valid and what the user may do now.
+//!
+//! The `sessions` table is the truth and this cache serves every request ("cached DB"), so a
+//! check costs no statement on a hit; revocations on this instance drop the entry at once,
+//! and entries live at most `SESSION_CACHE_TTL` (the bus will carry revocations across
+//! instances).
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use entity::{enums::Role, session, user, user_workshop};
+use moka::future::Cache;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use tokio::sync::OnceCell;
+
+use super::{Caller, WorkshopScope, jwt::JwtKeys, password};
+use crate::{
+    config::AuthConfig,
+    error::{AppError, AppResult, INVALID_TOKEN},
+};
+
+/// Longest a cached session answer is trusted.
+const SESSION_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// What a valid session lets its user do.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub user_id: i64,
+    pub role: Role,
+    pub scope: WorkshopScope,
+    pub expires_at: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+/// Verifies tokens and sessions; one per instance, in `AppState`.
+pub struct Authenticator {
+    pub keys: JwtKeys,
+    pub config: AuthConfig,
+    sessions: Cache<String, Arc<SessionInfo>>,
+    dummy_hash: OnceCell<String>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator with an empty session cache.
+    pub fn new(config: &AuthConfig) -> Self {
+        Self {
+            keys: JwtKeys::new(config),
+            config: config.clone(),
+            sessions: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
+            dummy_hash: OnceCell::new(),
+        }
+    }
+
+    /// The caller of a request: from its bearer token, or — without one — the development
+    /// admin when allowed, else anonymous. A bad token never falls back.
+    pub async fn caller(&self, db: &DatabaseConnection, authorization: Option<&str>) -> Caller {
+        let Some(header) = authorization else {
+            return if self.config.dev_admin_fallback {
+                Caller::development_admin()
+            } else {
+                Caller::anonymous()
+            };
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim);
+        match token {
+            Some(token) => match self.authenticate(db, token).await {
+                Ok(caller) => caller,
+                Err(_) => Caller::rejected(),
+            },
+            None => Caller::rejected(),
+        }
+    }
+
+    /// Checks a token and its session.
+    pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> AppResult<Caller> {
+        let claims = self.keys.verify(token)?;
+        let user_id: i64 = claims
+            .sub
+            .parse()
+            .map_err(|_| AppError::Unauthenticated(INVALID_TOKEN))?;
+        let sid = claims.sid;
+        let info = self
+            .sessions
+            .try_get_with(sid.clone(), load(db, sid.clone(), self.config.session_idle))
+            .await
+            .map_err(|e: Arc<AppError>| match &*e {
+                AppError::Unauthenticated(why) => AppError::Unauthenticated(why),
+                other => AppError::Internal(anyhow::anyhow!("loading a session: {other:?}")),
+            })?;
+        let now = Utc::now();
+        if info.user_id != user_id || info.expires_at <= now || info.idle_expires_at <= now {
+            return Err(AppError::Unauthenticated(INVALID_TOKEN));
+        }
+        Ok(Caller {
+            user_id: Some(info.user_id),
+            session_id: Some(sid),
+            role: Some(info.role),
+            scope: info.scope.clone(),
+            token_rejected: false,
+        })
+    }
+
+    /// Forgets a session here at once (after logout or revocation).
+    pub async fn forget(&self, sid: &str) {
+        self.sessions.invalidate(sid).await;
+    }
+
+    /// Checks `password` against `hash`, or — for unknown users — against a dummy hash, so
+    /// both cost the same (no username enumeration by timing). Runs off the async workers.
+    pub async fn verify_password(&self, password: String, hash: Option<String>) -> AppResult<bool> {
+        let (hash, known) = match hash {
+            Some(hash) => (hash, true),
+            None => {
+                let dummy = self
+                    .dummy_hash
+                    .get_or_try_init(|| async {
+                        tokio::task::spawn_blocking(|| {
+                            password::hash(&uuid::Uuid::new_v4().to_string())
+                        })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("hashing task: {e}"))?
+                    })
+                    .await?;
+                (dummy.clone(), false)
+            }
+        };
+        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("verifying task: {e}")))?;
+        Ok(ok && known)
+    }
+}
+
+/// Loads a live session with its user's role and workshops, and marks it used.
+async fn load(db: &DatabaseConnection, sid: String, idle: Duration) -> AppResult<Arc<SessionInfo>> {
+    let now = Utc::now();
+    let (session, user) = session::Entity::find_by_id(sid.clone())
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated(INVALID_TOKEN))?;
+    let user = user.ok_or(AppError::Unauthenticated(INVALID_TOKEN))?;
+    if session.revoked_at.is_some()
+        || session.expires_at <= now
+        || session.idle_expires_at <= now
+        || !user.active
+    {
+        return Err(AppError::Unauthenticated(INVALID_TOKEN));
+    }
+    let scope = match user.role {
+        Role::Manager | Role::Admin => WorkshopScope::All,
+        _ => {
+            let ids: Vec<i64> = user_workshop::Entity::find()
+                .filter(user_workshop::Column::UserId.eq(user.id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|uw| uw.workshop_id)
+                .collect();
+            WorkshopScope::Only(ids.into())
+        }
+    };
+    // Sliding idle expiry, written at most once per cache lifetime of the session.
+    let idle_expires_at =
+        (now + chrono::Duration::from_std(idle).unwrap_or_default()).min(session.expires_at);
+    let mut active: session::ActiveModel = session.clone().into();
+    active.last_seen_at = Set(now);
+    active.idle_expires_at = Set(idle_expires_at);
+    active.update(db).await?;
+    Ok(Arc::new(SessionInfo {
+        user_id: user.id,
+        role: user.role,
+        scope,
+        expires_at: session.expires_at,
+        idle_expires_at,
+    }))
+}

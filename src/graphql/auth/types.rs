@@ -1,0 +1,96 @@
+//! Users and tokens as the API shows them.
+
+use async_graphql::{ID, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::user;
+
+use crate::service::session::Tokens;
+
+/// What a user may do: viewer < operator < engineer < manager < admin; gateways only push
+/// data for their workshop.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Reads and subscribes in assigned workshops.
+    Viewer,
+    /// + acknowledges alarms, reports production, sets machine states.
+    Operator,
+    /// + edits equipment, sensors and thresholds; clears alarms; plans maintenance.
+    Engineer,
+    /// + every workshop; production orders, shifts, reports.
+    Manager,
+    /// Everything, including users and the system.
+    Admin,
+    /// A line gateway's service account.
+    Gateway,
+}
+
+impl From<entity::enums::Role> for Role {
+    fn from(r: entity::enums::Role) -> Self {
+        use entity::enums::Role as Db;
+        match r {
+            Db::Viewer => Self::Viewer,
+            Db::Operator => Self::Operator,
+            Db::Engineer => Self::Engineer,
+            Db::Manager => Self::Manager,
+            Db::Admin => Self::Admin,
+            Db::Gateway => Self::Gateway,
+        }
+    }
+}
+
+/// A person or service account.
+#[derive(SimpleObject)]
+pub struct User {
+    /// Identifier.
+    pub id: ID,
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Whether the account may log in.
+    pub active: bool,
+}
+
+impl From<user::Model> for User {
+    fn from(m: user::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            username: m.username,
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role.into(),
+            active: m.active,
+        }
+    }
+}
+
+/// Tokens of a new or refreshed session.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Bearer token for `Authorization: Bearer …`; short-lived.
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Single-use token for `refreshToken`; a new one comes back each time. Keep it secret.
+    pub refresh_token: String,
+    /// When the session ends at the latest, however often it is refreshed.
+    pub session_expires_at: DateTime<Utc>,
+    /// The logged-in user.
+    pub user: User,
+}
+
+impl From<Tokens> for AuthPayload {
+    fn from(t: Tokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            access_token_expires_at: t.access_expires_at,
+            refresh_token: t.refresh_token,
+            session_expires_at: t.session_expires_at,
+            user: t.user.into(),
+        }
+    }
+}

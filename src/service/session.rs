@@ -1,0 +1,246 @@
+//! Login, token refresh and logout: sessions in the `sessions` table, refresh tokens rotated
+//! on every use and stored only as hashes.
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use entity::{session, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::{Caller, session::Authenticator},
+    error::{AppError, AppResult, INVALID_TOKEN},
+};
+
+/// What a successful login or refresh hands out.
+#[derive(Debug)]
+pub struct Tokens {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    /// `<session id>.<secret>`; only the secret's hash is stored.
+    pub refresh_token: String,
+    pub session_expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+/// Where a request came from, recorded on its session.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+fn new_secret() -> (String, String) {
+    let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let hash = hash_secret(&secret);
+    (secret, hash)
+}
+
+fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn truncate(value: Option<String>, max: usize) -> Option<String> {
+    value.map(|v| v.chars().take(max).collect())
+}
+
+const BAD_LOGIN: &str = "invalid username or password";
+
+/// Checks the password and opens a session. Unknown users, wrong passwords and inactive
+/// accounts all get the same answer after the same hashing work.
+pub async fn login(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    username: &str,
+    password: &str,
+    client: ClientInfo,
+) -> AppResult<Tokens> {
+    if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
+        return Err(unauthenticated(BAD_LOGIN));
+    }
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = auth.verify_password(password.to_owned(), hash).await?;
+    let user = match user {
+        Some(user) if password_ok && user.active => user,
+        _ => return Err(unauthenticated(BAD_LOGIN)),
+    };
+    let now = Utc::now();
+    let max = chrono::Duration::from_std(auth.config.session_max).unwrap_or_default();
+    let idle = chrono::Duration::from_std(auth.config.session_idle).unwrap_or_default();
+    let sid = uuid::Uuid::new_v4().to_string();
+    let (secret, hash) = new_secret();
+    let expires_at = now + max;
+    session::ActiveModel {
+        id: Set(sid.clone()),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(expires_at),
+        idle_expires_at: Set((now + idle).min(expires_at)),
+        ip: Set(truncate(client.ip, 64)),
+        user_agent: Set(truncate(client.user_agent, 512)),
+        refresh_hash: Set(hash),
+        previous_refresh_hash: Set(None),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let (access_token, access_expires_at) = auth.keys.issue(user.id, &sid, user.role.as_str())?;
+    Ok(Tokens {
+        access_token,
+        access_expires_at,
+        refresh_token: format!("{sid}.{secret}"),
+        session_expires_at: expires_at,
+        user,
+    })
+}
+
+/// Exchanges a refresh token for new tokens, rotating the refresh token. Presenting the
+/// previous (already used) one is treated as theft: the session is revoked.
+pub async fn refresh(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    refresh_token: &str,
+) -> AppResult<Tokens> {
+    let invalid = || unauthenticated("invalid or expired refresh token");
+    let (sid, secret) = refresh_token.split_once('.').ok_or_else(invalid)?;
+    if sid.len() != 36 || secret.len() > 128 {
+        return Err(invalid());
+    }
+    let presented = hash_secret(secret);
+    let txn = db.begin().await?;
+    let (current, user) = session::Entity::find_by_id(sid.to_owned())
+        .find_also_related(user::Entity)
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = user.ok_or_else(invalid)?;
+    let now = Utc::now();
+    if current.revoked_at.is_some() || current.expires_at <= now || current.idle_expires_at <= now {
+        return Err(invalid());
+    }
+    if current.previous_refresh_hash.as_deref() == Some(presented.as_str()) {
+        let mut active: session::ActiveModel = current.into();
+        active.revoked_at = Set(Some(now));
+        active.revoked_reason = Set(Some("refresh_token_reuse".into()));
+        active.update(&txn).await?;
+        txn.commit().await?;
+        auth.forget(sid).await;
+        tracing::warn!(
+            session = sid,
+            user = user.id,
+            "refresh token reuse: session revoked"
+        );
+        return Err(invalid());
+    }
+    if current.refresh_hash != presented || !user.active {
+        return Err(invalid());
+    }
+    let (secret, hash) = new_secret();
+    let idle = chrono::Duration::from_std(auth.config.session_idle).unwrap_or_default();
+    let expires_at = current.expires_at;
+    let mut active: session::ActiveModel = current.into();
+    active.previous_refresh_hash = Set(Some(presented));
+    active.refresh_hash = Set(hash);
+    active.last_seen_at = Set(now);
+    active.idle_expires_at = Set((now + idle).min(expires_at));
+    active.update(&txn).await?;
+    txn.commit().await?;
+    let (access_token, access_expires_at) = auth.keys.issue(user.id, sid, user.role.as_str())?;
+    Ok(Tokens {
+        access_token,
+        access_expires_at,
+        refresh_token: format!("{sid}.{secret}"),
+        session_expires_at: expires_at,
+        user,
+    })
+}
+
+/// Ends the caller's session.
+pub async fn logout(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    caller: &Caller,
+) -> AppResult<bool> {
+    let sid = caller
+        .session_id
+        .as_deref()
+        .ok_or_else(|| AppError::bad_input("this request carries no session to end"))?;
+    let result = session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .col_expr(
+            session::Column::RevokedReason,
+            sea_orm::sea_query::Expr::value("logout"),
+        )
+        .filter(session::Column::Id.eq(sid))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    auth.forget(sid).await;
+    Ok(result.rows_affected > 0)
+}
+
+/// Ends every session of the caller's user; returns how many were open.
+pub async fn logout_all(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    caller: &Caller,
+) -> AppResult<u64> {
+    let user_id = caller
+        .user_id
+        .ok_or_else(|| AppError::bad_input("this request carries no user"))?;
+    let open: Vec<String> = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .col_expr(
+            session::Column::RevokedReason,
+            sea_orm::sea_query::Expr::value("logout_all"),
+        )
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    for sid in &open {
+        auth.forget(sid).await;
+    }
+    Ok(open.len() as u64)
+}
+
+/// The caller's user row.
+pub async fn me(db: &DatabaseConnection, caller: &Caller) -> AppResult<user::Model> {
+    let id = caller.user_id.ok_or_else(|| {
+        AppError::bad_input("the development admin is not a user; log in to use `me`")
+    })?;
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated(INVALID_TOKEN))
+}
+
+fn unauthenticated(why: &'static str) -> AppError {
+    AppError::Unauthenticated(why)
+}

@@ -1,0 +1,537 @@
+//! Login, tokens, sessions, and what a logged-in user may see and do.
+
+use chrono::Utc;
+use entity::{enums::Role, session, user, user_workshop, workshop};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use smart_factory::{auth::password, config::DEV_JWT_SECRET};
+
+use crate::helpers::{LARGE, SMALL, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+const LOGIN: &str = "mutation L($u: String!, $p: String!) { login(input: {username: $u, \
+    password: $p}) { accessToken refreshToken accessTokenExpiresAt sessionExpiresAt \
+    user { id username role } } }";
+
+const REFRESH: &str = "mutation R($t: String!) { refreshToken(input: {refreshToken: $t}) { \
+    accessToken refreshToken } }";
+
+/// Creates a user with `PASSWORD`, assigned to the workshops with these codes.
+async fn create_user(app: &TestApp, username: &str, role: Role, workshops: &[&str]) -> i64 {
+    let now = Utc::now();
+    let db = &app.state.db.write;
+    let user = user::ActiveModel {
+        username: Set(username.into()),
+        password_hash: Set(password::hash(PASSWORD).expect("hash")),
+        role: Set(role),
+        active: Set(true),
+        failed_logins: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert user");
+    for code in workshops {
+        let w = workshop::Entity::find()
+            .filter(workshop::Column::Code.eq(*code))
+            .one(db)
+            .await
+            .expect("query")
+            .expect("workshop exists");
+        user_workshop::ActiveModel {
+            user_id: Set(user.id),
+            workshop_id: Set(w.id),
+        }
+        .insert(db)
+        .await
+        .expect("assign workshop");
+    }
+    user.id
+}
+
+/// Logs in; returns (access token, refresh token).
+async fn login(app: &TestApp, username: &str) -> (String, String) {
+    let response = app
+        .graphql(LOGIN, json!({ "u": username, "p": PASSWORD }))
+        .await;
+    let data = &response.data()["login"];
+    (
+        data["accessToken"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+        data["refreshToken"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned(),
+    )
+}
+
+fn token(secret: &str, alg: Algorithm, claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+#[tokio::test]
+async fn login_gives_tokens_and_me_names_the_user() {
+    let app = TestApp::seeded(SMALL).await;
+    let id = create_user(&app, "olga", Role::Operator, &["WS-01"]).await;
+    let (access, refresh) = login(&app, "olga").await;
+    assert!(refresh.len() > 40);
+    let me = app
+        .graphql_as(&access, "{ me { id username role active } }", json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["id"], id.to_string());
+    assert_eq!(me.data()["me"]["role"], "OPERATOR");
+    // The session is stored, with only a hash of the refresh token.
+    let sessions = session::Entity::find()
+        .all(&app.state.db.write)
+        .await
+        .expect("sessions");
+    assert_eq!(sessions.len(), 1);
+    assert!(!refresh.contains(&sessions[0].refresh_hash));
+    assert_eq!(sessions[0].user_id, id);
+}
+
+#[tokio::test]
+async fn bad_credentials_all_get_the_same_answer_and_open_no_session() {
+    let app = TestApp::seeded(SMALL).await;
+    let id = create_user(&app, "olga", Role::Operator, &[]).await;
+    create_user(&app, "gone", Role::Operator, &[]).await;
+    let mut gone: user::ActiveModel = user::Entity::find()
+        .filter(user::Column::Username.eq("gone"))
+        .one(&app.state.db.write)
+        .await
+        .expect("query")
+        .expect("user")
+        .into();
+    gone.active = Set(false);
+    gone.update(&app.state.db.write).await.expect("deactivate");
+    let cases = [
+        ("wrong password", "olga", "not the password"),
+        ("unknown user", "nobody", PASSWORD),
+        ("inactive user", "gone", PASSWORD),
+        ("empty password", "olga", ""),
+        ("injection", "olga' OR '1'='1", PASSWORD),
+    ];
+    let mut messages = Vec::new();
+    for (name, username, password) in cases {
+        let response = app
+            .graphql(LOGIN, json!({ "u": username, "p": password }))
+            .await;
+        assert_eq!(
+            response.error_code(),
+            "UNAUTHENTICATED",
+            "{name}: {}",
+            response.body
+        );
+        messages.push(response.error_message());
+    }
+    messages.dedup();
+    assert_eq!(messages, vec!["invalid username or password".to_owned()]);
+    let open = session::Entity::find()
+        .count(&app.state.db.write)
+        .await
+        .expect("count");
+    assert_eq!(open, 0, "no session for failed logins (user {id})");
+}
+
+#[tokio::test]
+async fn tokens_failing_any_check_are_unauthenticated_not_the_dev_admin() {
+    let app = TestApp::seeded(SMALL).await;
+    let id = create_user(&app, "olga", Role::Admin, &[]).await;
+    let (good, _) = login(&app, "olga").await;
+    let claims = jsonwebtoken::decode::<Value>(
+        &good,
+        &jsonwebtoken::DecodingKey::from_secret(DEV_JWT_SECRET.as_bytes()),
+        &jsonwebtoken::Validation::new(Algorithm::HS256),
+    )
+    .expect("our own token decodes")
+    .claims;
+    let now = Utc::now().timestamp();
+    let with = |patch: Value| {
+        let mut c = claims.clone();
+        for (k, v) in patch.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let none_token = {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        format!("{header}.{body}.")
+    };
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            token(
+                DEV_JWT_SECRET,
+                Algorithm::HS256,
+                with(json!({ "exp": now - 60 })),
+            ),
+        ),
+        (
+            "issued in the future",
+            token(
+                DEV_JWT_SECRET,
+                Algorithm::HS256,
+                with(json!({ "iat": now + 3600 })),
+            ),
+        ),
+        (
+            "signed with another key",
+            token(
+                "another-secret-of-enough-length-000000",
+                Algorithm::HS256,
+                claims.clone(),
+            ),
+        ),
+        (
+            "HS512 instead of HS256",
+            token(DEV_JWT_SECRET, Algorithm::HS512, claims.clone()),
+        ),
+        ("alg none", none_token),
+        (
+            "unknown session",
+            token(
+                DEV_JWT_SECRET,
+                Algorithm::HS256,
+                with(json!({ "sid": uuid::Uuid::new_v4().to_string() })),
+            ),
+        ),
+        (
+            "other user",
+            token(
+                DEV_JWT_SECRET,
+                Algorithm::HS256,
+                with(json!({ "sub": (id + 1).to_string() })),
+            ),
+        ),
+        ("malformed", "not.a.jwt".to_owned()),
+        ("garbage", "%%%".to_owned()),
+        ("tampered payload", {
+            let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+            parts[1] = parts[1].chars().rev().collect();
+            parts.join(".")
+        }),
+    ];
+    for (name, bad) in cases {
+        let response = app
+            .graphql_as(&bad, "{ workshops { totalCount } }", json!({}))
+            .await;
+        assert_eq!(
+            response.body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{name}: {}",
+            response.body
+        );
+        assert!(response.body["data"].is_null(), "{name}: no data may leak");
+    }
+    let fine = app
+        .graphql_as(&good, "{ workshops { totalCount } }", json!({}))
+        .await;
+    assert_eq!(fine.data()["workshops"]["totalCount"], 1);
+    // A non-Bearer scheme, an empty header and non-text bytes are refused too, not ignored.
+    let odd_headers = [
+        reqwest::header::HeaderValue::from_static("Basic b2xnYTpwYXNz"),
+        reqwest::header::HeaderValue::from_static(""),
+        reqwest::header::HeaderValue::from_bytes(b"Bearer \xF0\x9F\x92\xA5").expect("obs-text"),
+    ];
+    for value in odd_headers {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("authorization", value.clone())
+            .json(&json!({ "query": "{ workshops { totalCount } }" }))
+            .send()
+            .await
+            .expect("request");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{value:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_session() {
+    let app = TestApp::seeded(SMALL).await;
+    create_user(&app, "olga", Role::Viewer, &["WS-01"]).await;
+    let (first_access, first_refresh) = login(&app, "olga").await;
+    let rotated = app.graphql(REFRESH, json!({ "t": first_refresh })).await;
+    let second_refresh = rotated.data()["refreshToken"]["refreshToken"]
+        .as_str()
+        .expect("new refresh token")
+        .to_owned();
+    let second_access = rotated.data()["refreshToken"]["accessToken"]
+        .as_str()
+        .expect("new access token")
+        .to_owned();
+    assert_ne!(second_refresh, first_refresh);
+    app.graphql_as(&second_access, "{ me { username } }", json!({}))
+        .await
+        .data();
+    // The used refresh token again: theft is assumed, the whole session ends.
+    let reuse = app.graphql(REFRESH, json!({ "t": first_refresh })).await;
+    assert_eq!(reuse.error_code(), "UNAUTHENTICATED");
+    for token in [&first_access, &second_access] {
+        let response = app
+            .graphql_as(token, "{ me { username } }", json!({}))
+            .await;
+        assert_eq!(response.error_code(), "UNAUTHENTICATED", "revoked session");
+    }
+    let after = app.graphql(REFRESH, json!({ "t": second_refresh })).await;
+    assert_eq!(
+        after.error_code(),
+        "UNAUTHENTICATED",
+        "the newest refresh token died too"
+    );
+    let revoked = session::Entity::find()
+        .one(&app.state.db.write)
+        .await
+        .expect("q")
+        .expect("row");
+    assert_eq!(
+        revoked.revoked_reason.as_deref(),
+        Some("refresh_token_reuse")
+    );
+    for bad in [
+        "",
+        "no-dot",
+        "x.y",
+        &format!("{}.{}", uuid::Uuid::new_v4(), "secret"),
+    ] {
+        let response = app.graphql(REFRESH, json!({ "t": bad })).await;
+        assert_eq!(
+            response.error_code(),
+            "UNAUTHENTICATED",
+            "refresh token {bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_and_logout_all_every_one() {
+    let app = TestApp::seeded(SMALL).await;
+    create_user(&app, "olga", Role::Viewer, &["WS-01"]).await;
+    let (a, _) = login(&app, "olga").await;
+    let (b, _) = login(&app, "olga").await;
+    let (c, _) = login(&app, "olga").await;
+    let out = app
+        .graphql_as(&a, "mutation { logout { loggedOut } }", json!({}))
+        .await;
+    assert_eq!(out.data()["logout"]["loggedOut"], true);
+    let gone = app.graphql_as(&a, "{ me { username } }", json!({})).await;
+    assert_eq!(gone.error_code(), "UNAUTHENTICATED");
+    app.graphql_as(&b, "{ me { username } }", json!({}))
+        .await
+        .data();
+    let all = app
+        .graphql_as(&b, "mutation { logoutAll { sessionsEnded } }", json!({}))
+        .await;
+    assert_eq!(all.data()["logoutAll"]["sessionsEnded"], 2);
+    for token in [&b, &c] {
+        let response = app
+            .graphql_as(token, "{ me { username } }", json!({}))
+            .await;
+        assert_eq!(response.error_code(), "UNAUTHENTICATED");
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_sees_only_assigned_workshops_everywhere() {
+    let app = TestApp::seeded(LARGE).await;
+    create_user(&app, "vera", Role::Viewer, &["WS-01"]).await;
+    let (token, _) = login(&app, "vera").await;
+    let admin_view = app
+        .graphql("{ workshops { edges { node { id code } } } }", json!({}))
+        .await;
+    let other_id = admin_view.data()["workshops"]["edges"][1]["node"]["id"].clone();
+    assert_eq!(
+        admin_view.data()["workshops"]["edges"][1]["node"]["code"],
+        "WS-02"
+    );
+    let q = |query: &'static str| app.graphql_as(&token, query, json!({ "id": other_id }));
+    let lists = q(
+        "query Q { workshops { totalCount edges { node { code } } } \
+        lines { totalCount } equipment(first: 100) { totalCount edges { node { workshopId } } } \
+        sensors(first: 100) { totalCount } alarms(first: 500) { totalCount } \
+        productionOrders(first: 500) { totalCount } maintenanceOrders(first: 500) { totalCount } \
+        alarmCounts(groupBy: WORKSHOP, onlyOpen: false) { workshopId count } }",
+    )
+    .await;
+    let data = lists.data();
+    assert_eq!(data["workshops"]["totalCount"], 1);
+    assert_eq!(data["workshops"]["edges"][0]["node"]["code"], "WS-01");
+    assert_eq!(data["lines"]["totalCount"], 5, "5 lines per workshop");
+    assert_eq!(data["equipment"]["totalCount"], 10);
+    assert_eq!(data["sensors"]["totalCount"], 20);
+    assert!(
+        data["equipment"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .all(|e| e["node"]["workshopId"] != other_id)
+    );
+    let counts = data["alarmCounts"].as_array().expect("counts");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_ne!(counts[0]["workshopId"], other_id);
+    let by_id = q("query Q($id: ID!) { workshopById(id: $id) { code } }").await;
+    assert_eq!(by_id.error_code(), "NOT_FOUND");
+    let filtered =
+        q("query Q($id: ID!) { equipment(filter: {workshopId: $id}) { totalCount } }").await;
+    assert_eq!(filtered.data()["equipment"]["totalCount"], 0);
+    let nested =
+        q("query Q($id: ID!) { sites { code } lines(filter: {workshopId: $id}) { totalCount } }")
+            .await;
+    assert_eq!(nested.data()["lines"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn roles_gate_mutations_and_scope_hides_other_workshops() {
+    let app = TestApp::seeded(LARGE).await;
+    create_user(&app, "vera", Role::Viewer, &["WS-01"]).await;
+    create_user(&app, "emil", Role::Engineer, &["WS-01"]).await;
+    let (viewer, _) = login(&app, "vera").await;
+    let (engineer, _) = login(&app, "emil").await;
+    let sensors = app
+        .graphql(
+            "{ sensors(first: 100) { edges { node { id equipment { workshop { code } } } } } }",
+            json!({}),
+        )
+        .await;
+    let find = |code: &str| {
+        sensors.data()["sensors"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .find(|e| e["node"]["equipment"]["workshop"]["code"] == code)
+            .map(|e| e["node"]["id"].clone())
+            .expect("a sensor there")
+    };
+    let (own, other) = (find("WS-01"), find("WS-02"));
+    let update = "mutation U($id: ID!) { updateSensor(input: {id: $id, name: \"renamed\"}) { sensor { name } } }";
+    let by_viewer = app.graphql_as(&viewer, update, json!({ "id": own })).await;
+    assert_eq!(by_viewer.error_code(), "FORBIDDEN");
+    let by_engineer = app
+        .graphql_as(&engineer, update, json!({ "id": own }))
+        .await;
+    assert_eq!(
+        by_engineer.data()["updateSensor"]["sensor"]["name"],
+        "renamed"
+    );
+    let elsewhere = app
+        .graphql_as(&engineer, update, json!({ "id": other }))
+        .await;
+    assert_eq!(
+        elsewhere.error_code(),
+        "NOT_FOUND",
+        "other workshops' rows do not exist for them"
+    );
+    let admin_only = app
+        .graphql_as(&engineer, "mutation { createWorkshop(input: {code: \"WS-09\", name: \"New\"}) { workshop { id } } }", json!({}))
+        .await;
+    assert_eq!(admin_only.error_code(), "FORBIDDEN");
+    assert_eq!(app.count("workshops").await, 2);
+}
+
+#[tokio::test]
+async fn without_the_development_admin_anonymous_callers_may_only_log_in() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.auth.dev_admin_fallback = false).await;
+    create_user(&app, "olga", Role::Viewer, &["WS-01"]).await;
+    let anonymous = app.graphql("{ workshops { totalCount } }", json!({})).await;
+    assert_eq!(anonymous.error_code(), "UNAUTHENTICATED");
+    assert!(anonymous.error_message().contains("Bearer"));
+    let mutation = app
+        .graphql(
+            "mutation { createWorkshop(input: {code: \"X\", name: \"X\"}) { workshop { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mutation.error_code(), "UNAUTHENTICATED");
+    let (token, _) = login(&app, "olga").await;
+    let ok = app
+        .graphql_as(&token, "{ workshops { totalCount } }", json!({}))
+        .await;
+    assert_eq!(ok.data()["workshops"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn websocket_connection_init_authenticates_with_the_same_rules() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.auth.dev_admin_fallback = false).await;
+    create_user(&app, "olga", Role::Viewer, &["WS-01"]).await;
+    let (token, _) = login(&app, "olga").await;
+    let connect = || async {
+        let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect")
+            .0
+    };
+    async fn next<S>(socket: &mut S) -> Option<S::Item>
+    where
+        S: futures::Stream + Unpin,
+    {
+        tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+    }
+    // A bad token: the server refuses the connection (async-graphql closes it; the realtime
+    // work will make the code 4403 for revocations).
+    let mut bad = connect().await;
+    bad.send(Message::text(
+        json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nope" } })
+            .to_string(),
+    ))
+    .await
+    .expect("send");
+    match next(&mut bad).await {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert!(
+                u16::from(frame.code) >= 1002,
+                "an error close, got {frame:?}"
+            );
+        }
+        other => panic!("expected the socket to be closed, got {other:?}"),
+    }
+    // A good token: acknowledged, and queries run as that user.
+    let mut good = connect().await;
+    good.send(Message::text(
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+            .to_string(),
+    ))
+    .await
+    .expect("send");
+    let ack = next(&mut good).await;
+    assert!(
+        matches!(&ack, Some(Ok(Message::Text(t))) if t.contains("connection_ack")),
+        "{ack:?}"
+    );
+    good.send(Message::text(
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { username } }" } })
+            .to_string(),
+    ))
+    .await
+    .expect("send");
+    let answer = next(&mut good).await;
+    assert!(
+        matches!(&answer, Some(Ok(Message::Text(t))) if t.contains("\"olga\"")),
+        "{answer:?}"
+    );
+}
