@@ -41,6 +41,12 @@ pub struct AuthConfig {
     /// `SF_DEV_ADMIN`: requests without a token run as an admin (development only; refused in
     /// production).
     pub dev_admin_fallback: bool,
+    /// `SF_LOGIN_MAX_FAILURES`: failed logins within the window that lock an account.
+    pub max_failures: i32,
+    /// `SF_LOGIN_WINDOW_S`: the window failed logins are counted in.
+    pub failure_window: Duration,
+    /// `SF_LOCKOUT_S`: how long a locked account stays locked.
+    pub lockout: Duration,
 }
 
 /// `development` (friendly defaults) or `production` (hardened defaults).
@@ -232,6 +238,9 @@ impl Config {
                     session_idle: Duration::from_secs(env.parse_or("SF_SESSION_IDLE_S", 604_800)?),
                     session_max: Duration::from_secs(env.parse_or("SF_SESSION_MAX_S", 2_592_000)?),
                     dev_admin_fallback,
+                    max_failures: env.parse_or("SF_LOGIN_MAX_FAILURES", 5)?,
+                    failure_window: Duration::from_secs(env.parse_or("SF_LOGIN_WINDOW_S", 900)?),
+                    lockout: Duration::from_secs(env.parse_or("SF_LOCKOUT_S", 900)?),
                 }
             },
             log: LogConfig {

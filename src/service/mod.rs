@@ -8,6 +8,7 @@ pub mod maintenance;
 pub mod page;
 pub mod product;
 pub mod production;
+pub mod security;
 pub mod sensor;
 pub mod session;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use super::security;
 use crate::{
     auth::{Caller, session::Authenticator},
     error::{AppError, AppResult, INVALID_TOKEN},
@@ -51,6 +52,43 @@ fn truncate(value: Option<String>, max: usize) -> Option<String> {
 }
 
 const BAD_LOGIN: &str = "invalid username or password";
+const LOCKED: &str = "too many failed logins: the account is locked for a while";
+
+/// Counts a failed login of a known user; past the threshold within the window, locks the
+/// account and records a security event.
+async fn count_failure(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    user: user::Model,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let now = Utc::now();
+    let window = chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
+    let recent = user.last_failed_at.is_some_and(|t| now - t < window);
+    let failures = if recent { user.failed_logins + 1 } else { 1 };
+    let lock = failures >= auth.config.max_failures;
+    let (id, username) = (user.id, user.username.clone());
+    let mut active: user::ActiveModel = user.into();
+    active.failed_logins = Set(failures);
+    active.last_failed_at = Set(Some(now));
+    if lock {
+        let lockout = chrono::Duration::from_std(auth.config.lockout).unwrap_or_default();
+        active.locked_until = Set(Some(now + lockout));
+    }
+    active.update(db).await?;
+    if lock {
+        security::record(
+            db,
+            security::kind::ACCOUNT_LOCKED,
+            Some(id),
+            Some(&username),
+            client,
+            serde_json::json!({ "failures": failures }),
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 /// Checks the password and opens a session. Unknown users, wrong passwords and inactive
 /// accounts all get the same answer after the same hashing work.
@@ -68,13 +106,40 @@ pub async fn login(
         .filter(user::Column::Username.eq(username))
         .one(db)
         .await?;
+    let now = Utc::now();
+    if let Some(locked) = &user
+        && locked.locked_until.is_some_and(|until| until > now)
+    {
+        // The password is not even checked: guessing on a locked account learns nothing.
+        security::record(
+            db,
+            security::kind::LOGIN_WHILE_LOCKED,
+            Some(locked.id),
+            Some(username),
+            &client,
+            serde_json::json!({}),
+        )
+        .await?;
+        return Err(unauthenticated(LOCKED));
+    }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = auth.verify_password(password.to_owned(), hash).await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
-        _ => return Err(unauthenticated(BAD_LOGIN)),
+        Some(user) => {
+            count_failure(db, auth, user, &client).await?;
+            return Err(unauthenticated(BAD_LOGIN));
+        }
+        None => return Err(unauthenticated(BAD_LOGIN)),
     };
-    let now = Utc::now();
+    let user = if user.failed_logins > 0 || user.locked_until.is_some() {
+        let mut active: user::ActiveModel = user.into();
+        active.failed_logins = Set(0);
+        active.locked_until = Set(None);
+        active.update(db).await?
+    } else {
+        user
+    };
     let max = chrono::Duration::from_std(auth.config.session_max).unwrap_or_default();
     let idle = chrono::Duration::from_std(auth.config.session_idle).unwrap_or_default();
     let sid = uuid::Uuid::new_v4().to_string();
@@ -112,6 +177,7 @@ pub async fn refresh(
     db: &DatabaseConnection,
     auth: &Authenticator,
     refresh_token: &str,
+    client: &ClientInfo,
 ) -> AppResult<Tokens> {
     let invalid = || unauthenticated("invalid or expired refresh token");
     let (sid, secret) = refresh_token.split_once('.').ok_or_else(invalid)?;
@@ -135,6 +201,15 @@ pub async fn refresh(
         active.revoked_at = Set(Some(now));
         active.revoked_reason = Set(Some("refresh_token_reuse".into()));
         active.update(&txn).await?;
+        security::record(
+            &txn,
+            security::kind::REFRESH_TOKEN_REUSE,
+            Some(user.id),
+            Some(&user.username),
+            client,
+            serde_json::json!({ "session": sid }),
+        )
+        .await?;
         txn.commit().await?;
         auth.forget(sid).await;
         tracing::warn!(
@@ -147,6 +222,23 @@ pub async fn refresh(
     if current.refresh_hash != presented || !user.active {
         return Err(invalid());
     }
+    let client_ip = truncate(client.ip.clone(), 64);
+    let client_agent = truncate(client.user_agent.clone(), 512);
+    if current.ip != client_ip || current.user_agent != client_agent {
+        security::record(
+            &txn,
+            security::kind::SESSION_NEW_CLIENT,
+            Some(user.id),
+            Some(&user.username),
+            client,
+            serde_json::json!({
+                "session": sid,
+                "previousIp": current.ip,
+                "previousUserAgent": current.user_agent,
+            }),
+        )
+        .await?;
+    }
     let (secret, hash) = new_secret();
     let idle = chrono::Duration::from_std(auth.config.session_idle).unwrap_or_default();
     let expires_at = current.expires_at;
@@ -155,6 +247,8 @@ pub async fn refresh(
     active.refresh_hash = Set(hash);
     active.last_seen_at = Set(now);
     active.idle_expires_at = Set((now + idle).min(expires_at));
+    active.ip = Set(client_ip);
+    active.user_agent = Set(client_agent);
     active.update(&txn).await?;
     txn.commit().await?;
     let (access_token, access_expires_at) = auth.keys.issue(user.id, sid, user.role.as_str())?;

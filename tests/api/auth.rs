@@ -535,3 +535,125 @@ async fn websocket_connection_init_authenticates_with_the_same_rules() {
         "{answer:?}"
     );
 }
+
+const EVENTS: &str = "query E($kind: String) { securityEvents(filter: {kind: $kind}) { \
+    totalCount edges { node { kind username userId details } } } }";
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_until_the_period_ends() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.auth.max_failures = 3;
+    })
+    .await;
+    let id = create_user(&app, "olga", Role::Operator, &[]).await;
+    for attempt in 1..=3 {
+        let wrong = app
+            .graphql(LOGIN, json!({ "u": "olga", "p": "wrong" }))
+            .await;
+        assert_eq!(
+            wrong.error_message(),
+            "invalid username or password",
+            "attempt {attempt}"
+        );
+    }
+    // Locked: even the right password is refused, with a message saying so.
+    let locked = app
+        .graphql(LOGIN, json!({ "u": "olga", "p": PASSWORD }))
+        .await;
+    assert_eq!(locked.error_code(), "UNAUTHENTICATED");
+    assert!(locked.error_message().contains("locked"), "{}", locked.body);
+    assert_eq!(
+        session::Entity::find()
+            .count(&app.state.db.write)
+            .await
+            .expect("n"),
+        0
+    );
+    let events = app
+        .graphql(EVENTS, json!({ "kind": "account_locked" }))
+        .await;
+    let events = &events.data()["securityEvents"];
+    assert_eq!(events["totalCount"], 1);
+    assert_eq!(events["edges"][0]["node"]["username"], "olga");
+    assert_eq!(events["edges"][0]["node"]["userId"], id.to_string());
+    assert_eq!(events["edges"][0]["node"]["details"]["failures"], 3);
+    let while_locked = app
+        .graphql(EVENTS, json!({ "kind": "login_while_locked" }))
+        .await;
+    assert_eq!(while_locked.data()["securityEvents"]["totalCount"], 1);
+    // The lock period ends (moved into the past rather than waited for).
+    let mut row: user::ActiveModel = user::Entity::find_by_id(id)
+        .one(&app.state.db.write)
+        .await
+        .expect("q")
+        .expect("user")
+        .into();
+    row.locked_until = Set(Some(Utc::now() - chrono::Duration::seconds(1)));
+    row.update(&app.state.db.write).await.expect("unlock");
+    login(&app, "olga").await;
+    let after = user::Entity::find_by_id(id)
+        .one(&app.state.db.write)
+        .await
+        .expect("q")
+        .expect("u");
+    assert_eq!(
+        after.failed_logins, 0,
+        "a successful login resets the count"
+    );
+    assert!(after.locked_until.is_none());
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_do_not_add_up() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.auth.max_failures = 2).await;
+    let id = create_user(&app, "olga", Role::Operator, &[]).await;
+    app.graphql(LOGIN, json!({ "u": "olga", "p": "wrong" }))
+        .await;
+    let mut row: user::ActiveModel = user::Entity::find_by_id(id)
+        .one(&app.state.db.write)
+        .await
+        .expect("q")
+        .expect("user")
+        .into();
+    row.last_failed_at = Set(Some(Utc::now() - chrono::Duration::hours(1)));
+    row.update(&app.state.db.write)
+        .await
+        .expect("age the failure");
+    app.graphql(LOGIN, json!({ "u": "olga", "p": "wrong" }))
+        .await;
+    login(&app, "olga").await;
+}
+
+#[tokio::test]
+async fn reuse_and_client_changes_are_security_events_for_admins_only() {
+    let app = TestApp::seeded(SMALL).await;
+    create_user(&app, "olga", Role::Operator, &["WS-01"]).await;
+    let (operator, refresh) = login(&app, "olga").await;
+    // Refreshing from another user agent is recorded.
+    let moved = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("user-agent", "another-browser/1.0")
+        .json(&json!({ "query": REFRESH, "variables": { "t": refresh } }))
+        .send()
+        .await
+        .expect("request");
+    let moved: Value = moved.json().await.expect("json");
+    assert!(moved["errors"].is_null(), "{moved}");
+    app.graphql(REFRESH, json!({ "t": refresh })).await;
+    let kinds = app.graphql(EVENTS, json!({ "kind": null })).await;
+    let mut kinds: Vec<String> = kinds.data()["securityEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().expect("kind").to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["refresh_token_reuse", "session_new_client"]);
+    let (operator_again, _) = login(&app, "olga").await;
+    assert_ne!(operator_again, operator);
+    let refused = app
+        .graphql_as(&operator_again, EVENTS, json!({ "kind": null }))
+        .await;
+    assert_eq!(refused.error_code(), "FORBIDDEN");
+}

@@ -69,7 +69,9 @@ impl AuthMutation {
         input: RefreshTokenInput,
     ) -> Result<AuthPayload> {
         let state = ctx.state();
-        let tokens = session::refresh(&state.db.write, &state.auth, &input.refresh_token).await?;
+        let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
+        let tokens =
+            session::refresh(&state.db.write, &state.auth, &input.refresh_token, &client).await?;
         Ok(tokens.into())
     }
 

@@ -1,9 +1,31 @@
-//! The caller's own user.
+//! The caller's own user, and security events for admins.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
 
-use super::types::User;
-use crate::{graphql::context::ContextExt, service::session};
+use super::types::{SecurityEvent, User};
+use crate::{
+    error::AppError,
+    graphql::{
+        connection::{Conn, connection},
+        context::{ContextExt, parse_opt_id},
+        page_request,
+    },
+    service::{security, session},
+};
+
+/// Filters of `securityEvents`.
+#[derive(InputObject, Default)]
+pub struct SecurityEventFilter {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only events of this user.
+    pub user_id: Option<ID>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+}
 
 /// Auth queries.
 #[derive(Default)]
@@ -15,5 +37,34 @@ impl AuthQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let user = session::me(&ctx.state().db.read, ctx.caller()?).await?;
         Ok(user.into())
+    }
+
+    /// Security events, newest first (admin).
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Filters; all optional.")] filter: Option<SecurityEventFilter>,
+        #[graphql(desc = "Page size (default 50, at most the configured maximum).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor of the item to continue after.")] after: Option<String>,
+    ) -> Result<Conn<SecurityEvent>> {
+        let f = filter.unwrap_or_default();
+        if f.kind
+            .as_ref()
+            .is_some_and(|k| k.len() > 48 || k.contains('\0'))
+        {
+            return Err(AppError::invalid("kind", "`kind` is not an event kind").into());
+        }
+        let filter = security::EventFilter {
+            kind: f.kind,
+            user_id: parse_opt_id("userId", f.user_id.as_ref())?,
+            from: f.from,
+            to: f.to,
+        };
+        let request = page_request(ctx, "security_events", first, after)?;
+        let page = security::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
+        Ok(connection(page, SecurityEvent::from))
     }
 }

@@ -94,3 +94,41 @@ impl From<Tokens> for AuthPayload {
         }
     }
 }
+
+/// Something security-relevant that happened: a lockout, a reused refresh token, a session
+/// moving to another client.
+#[derive(SimpleObject)]
+pub struct SecurityEvent {
+    /// Identifier.
+    pub id: ID,
+    /// When.
+    pub ts: DateTime<Utc>,
+    /// What: `account_locked`, `login_while_locked`, `refresh_token_reuse`,
+    /// `session_new_client`.
+    pub kind: String,
+    /// The user concerned, when known.
+    pub user_id: Option<ID>,
+    /// The username given, when known.
+    pub username: Option<String>,
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Details (JSON).
+    pub details: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+impl From<entity::security_event::Model> for SecurityEvent {
+    fn from(m: entity::security_event::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            ts: m.ts,
+            kind: m.kind,
+            user_id: m.user_id.map(ID::from),
+            username: m.username,
+            ip: m.ip,
+            user_agent: m.user_agent,
+            details: m.details.map(async_graphql::Json),
+        }
+    }
+}
