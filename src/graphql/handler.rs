@@ -23,7 +23,8 @@ use axum::{
 
 use super::{AppSchema, loaders::Loaders};
 use crate::{
-    db::StatementCounter, error::ErrorCode, service::session::ClientInfo, state::AppState,
+    db::StatementCounter, error::ErrorCode, security::audit as audit_trail,
+    service::session::ClientInfo, state::AppState,
 };
 
 /// What the GraphQL routes share.
@@ -195,7 +196,16 @@ async fn execute(
     }
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
+    let mut audit = Vec::new();
     for request in requests {
+        // Kept for the audit log; only mutations are recorded, and queries skip the copy.
+        let audited = request.query.contains("mutation").then(|| {
+            (
+                request.query.clone(),
+                request.operation_name.clone(),
+                request.variables.clone(),
+            )
+        });
         let loaders = Loaders::new(
             &state.db.read,
             caller.clone(),
@@ -214,7 +224,28 @@ async fn execute(
                 ErrorCode::Timeout,
             )]),
         };
-        responses.push(with_codes(response));
+        let response = with_codes(response);
+        if let Some((query, operation, variables)) = audited {
+            audit.extend(audit_trail::mutations(
+                &query,
+                operation.as_deref(),
+                &variables,
+                &response,
+            ));
+        }
+        responses.push(response);
+    }
+    if !audit.is_empty() {
+        let write = counter.scope(crate::service::audit::record(
+            &state.db.write,
+            &caller,
+            &client,
+            audit,
+        ));
+        if let Err(err) = write.await {
+            // The mutation itself already happened; losing its audit row is logged loudly.
+            tracing::error!(error = ?err, "writing the audit log failed");
+        }
     }
     let statements = counter.get();
     let ok = responses.iter().all(|r| r.errors.is_empty());

@@ -2,6 +2,7 @@
 //! and workshop scope, validates input and runs its writes in one transaction.
 
 pub mod alarm;
+pub mod audit;
 pub mod equipment;
 pub mod line;
 pub mod maintenance;

@@ -657,3 +657,67 @@ async fn reuse_and_client_changes_are_security_events_for_admins_only() {
         .await;
     assert_eq!(refused.error_code(), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn every_mutation_is_audited_with_who_what_and_outcome_but_no_secrets() {
+    let app = TestApp::seeded(SMALL).await;
+    let id = create_user(&app, "emil", Role::Engineer, &["WS-01"]).await;
+    let (token, _) = login(&app, "emil").await;
+    let sensor = app.first_id("sensors").await;
+    let update = "mutation U($id: ID!) { updateSensor(input: {id: $id, name: \"Oil temp\"}) { sensor { name } } }";
+    app.graphql_as(&token, update, json!({ "id": sensor }))
+        .await
+        .data();
+    let forbidden = app
+        .graphql_as(
+            &token,
+            "mutation { createWorkshop(input: {code: \"W9\", name: \"N\"}) { workshop { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(forbidden.error_code(), "FORBIDDEN");
+    // Queries are not audited.
+    app.graphql_as(&token, "{ me { username } }", json!({}))
+        .await
+        .data();
+    let log = app
+        .graphql(
+            "{ auditLog { totalCount edges { node { action userId entityId ok ip payload } } } }",
+            json!({}),
+        )
+        .await;
+    let log = &log.data()["auditLog"];
+    // login (anonymous), updateSensor, createWorkshop — newest first.
+    assert_eq!(log["totalCount"], 3, "{log}");
+    let entries: Vec<&Value> = log["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    assert_eq!(entries[0]["action"], "createWorkshop");
+    assert_eq!(entries[0]["ok"], false);
+    assert_eq!(entries[0]["payload"]["error"], "FORBIDDEN");
+    assert_eq!(entries[0]["userId"], id.to_string());
+    assert_eq!(entries[1]["action"], "updateSensor");
+    assert_eq!(entries[1]["ok"], true);
+    assert_eq!(entries[1]["entityId"], sensor);
+    assert_eq!(
+        entries[1]["payload"]["arguments"]["input"]["name"],
+        "Oil temp"
+    );
+    assert_eq!(entries[1]["ip"], "127.0.0.1");
+    assert_eq!(entries[2]["action"], "login");
+    assert_eq!(
+        entries[2]["payload"]["arguments"]["input"]["password"],
+        "***"
+    );
+    assert!(
+        !log.to_string().contains(PASSWORD),
+        "the password must never be logged"
+    );
+    let denied = app
+        .graphql_as(&token, "{ auditLog { totalCount } }", json!({}))
+        .await;
+    assert_eq!(denied.error_code(), "FORBIDDEN");
+}

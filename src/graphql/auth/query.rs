@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::types::{SecurityEvent, User};
+use super::types::{AuditEntry, SecurityEvent, User};
 use crate::{
     error::AppError,
     graphql::{
@@ -11,7 +11,7 @@ use crate::{
         context::{ContextExt, parse_opt_id},
         page_request,
     },
-    service::{security, session},
+    service::{audit, security, session},
 };
 
 /// Filters of `securityEvents`.
@@ -21,6 +21,19 @@ pub struct SecurityEventFilter {
     pub kind: Option<String>,
     /// Only events of this user.
     pub user_id: Option<ID>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Filters of `auditLog`.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// Only this user's mutations.
+    pub user_id: Option<ID>,
+    /// Only this mutation, e.g. `updateSensor`.
+    pub action: Option<String>,
     /// At or after.
     pub from: Option<DateTime<Utc>>,
     /// Before.
@@ -66,5 +79,34 @@ impl AuthQuery {
         let request = page_request(ctx, "security_events", first, after)?;
         let page = security::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
         Ok(connection(page, SecurityEvent::from))
+    }
+
+    /// The audit log of mutations, newest first (admin).
+    #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Filters; all optional.")] filter: Option<AuditFilter>,
+        #[graphql(desc = "Page size (default 50, at most the configured maximum).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor of the item to continue after.")] after: Option<String>,
+    ) -> Result<Conn<AuditEntry>> {
+        let f = filter.unwrap_or_default();
+        if f.action
+            .as_ref()
+            .is_some_and(|a| a.len() > 64 || a.contains('\0'))
+        {
+            return Err(AppError::invalid("action", "`action` is not a mutation name").into());
+        }
+        let filter = audit::AuditFilter {
+            user_id: parse_opt_id("userId", f.user_id.as_ref())?,
+            action: f.action,
+            from: f.from,
+            to: f.to,
+        };
+        let request = page_request(ctx, "audit_log", first, after)?;
+        let page = audit::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
+        Ok(connection(page, AuditEntry::from))
     }
 }

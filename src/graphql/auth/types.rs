@@ -132,3 +132,45 @@ impl From<entity::security_event::Model> for SecurityEvent {
         }
     }
 }
+
+/// One mutation run: who, what, when, from where, and how it ended.
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    /// Identifier.
+    pub id: ID,
+    /// When.
+    pub ts: DateTime<Utc>,
+    /// The user (absent for the development admin and anonymous callers).
+    pub user_id: Option<ID>,
+    /// The mutation, e.g. `updateSensor`.
+    pub action: String,
+    /// `input.id` of the mutation, when it had one.
+    pub entity_id: Option<String>,
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Arguments (secrets redacted), outcome and the caller's role (JSON).
+    pub payload: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+impl From<entity::audit_log::Model> for AuditEntry {
+    fn from(m: entity::audit_log::Model) -> Self {
+        let ok = m
+            .payload
+            .as_ref()
+            .and_then(|p| p.get("ok"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Self {
+            id: m.id.into(),
+            ts: m.ts,
+            user_id: m.user_id.map(ID::from),
+            action: m.action,
+            entity_id: m.entity_id,
+            ip: m.ip,
+            ok,
+            payload: m.payload.map(async_graphql::Json),
+        }
+    }
+}
