@@ -111,6 +111,10 @@ pub struct GraphqlConfig {
     pub default_page_size: u32,
     /// `SF_MAX_BATCH`: most operations in one batched HTTP request.
     pub max_batch: usize,
+    /// `SF_MAX_ALIASES`: most aliases in one operation.
+    pub max_aliases: usize,
+    /// `SF_MAX_ROOT_FIELDS`: most root fields in one operation.
+    pub max_root_fields: usize,
     /// `SF_MAX_READINGS`: most raw readings one `readings` call returns.
     pub max_readings: u32,
     /// `SF_MAX_SERIES_POINTS`: most buckets per series.
@@ -204,6 +208,8 @@ impl Config {
                 max_page_size: env.parse_or("SF_MAX_PAGE_SIZE", 500)?,
                 default_page_size: env.parse_or("SF_DEFAULT_PAGE_SIZE", 50)?,
                 max_batch: env.parse_or("SF_MAX_BATCH", 20)?,
+                max_aliases: env.parse_or("SF_MAX_ALIASES", 30)?,
+                max_root_fields: env.parse_or("SF_MAX_ROOT_FIELDS", 10)?,
                 max_readings: env.parse_or("SF_MAX_READINGS", 10_000)?,
                 max_series_points: env.parse_or("SF_MAX_SERIES_POINTS", 2_000)?,
                 loader_delay: Duration::from_micros(env.parse_or("SF_LOADER_DELAY_US", 0)?),

@@ -186,6 +186,27 @@ async fn execute(
             list
         }
     };
+    let limits = &state.config.graphql;
+    for request in &requests {
+        if let Err(refused) = crate::security::limits::check(
+            &request.query,
+            limits.max_aliases,
+            limits.max_root_fields,
+        ) {
+            // Like a validation error: 400 for the GraphQL media type, 200 for legacy JSON.
+            let status = if media == GRAPHQL_RESPONSE_JSON {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            return transport_error(
+                status,
+                media,
+                ErrorCode::QueryTooComplex,
+                &refused.message(),
+            );
+        }
+    }
     if !requests.iter().all(has_document) {
         return transport_error(
             StatusCode::BAD_REQUEST,

@@ -2,3 +2,4 @@
 //! limits join here with the rest of the security work).
 
 pub mod audit;
+pub mod limits;

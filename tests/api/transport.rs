@@ -411,3 +411,39 @@ async fn the_shutdown_handle_stops_the_server_and_frees_the_port() {
         "nothing listens after shutdown"
     );
 }
+
+#[tokio::test]
+async fn alias_bombs_and_wide_operations_are_refused() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.graphql.max_aliases = 20;
+        c.graphql.max_root_fields = 8;
+    })
+    .await;
+    let aliased = |n: usize| {
+        let fields: String = (0..n).map(|i| format!("a{i}: sites {{ code }} ")).collect();
+        format!("{{ {fields} }}")
+    };
+    let fine = app.graphql(&aliased(8), json!({})).await;
+    assert_eq!(fine.data()["a7"][0]["code"], "PLANT-1");
+    let wide = app.graphql(&aliased(9), json!({})).await;
+    assert_eq!(wide.error_code(), "QUERY_TOO_COMPLEX");
+    assert!(
+        wide.error_message().contains("root fields"),
+        "{}",
+        wide.body
+    );
+    let nested: String = (0..25).map(|i| format!("n{i}: code ")).collect();
+    let bomb = app
+        .graphql(&format!("{{ sites {{ {nested} }} }}"), json!({}))
+        .await;
+    assert_eq!(bomb.error_code(), "QUERY_TOO_COMPLEX");
+    assert!(bomb.error_message().contains("aliases"), "{}", bomb.body);
+    let strict = app
+        .post_raw(
+            "application/json",
+            Some(GRAPHQL_RESPONSE),
+            serde_json::to_vec(&json!({ "query": aliased(30) })).expect("json"),
+        )
+        .await;
+    assert_eq!(strict.status, StatusCode::BAD_REQUEST);
+}
