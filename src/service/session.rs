@@ -4,6 +4,7 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use entity::{session, user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
@@ -261,6 +262,30 @@ pub async fn refresh(
     })
 }
 
+/// Revokes those of `ids` still open and drops them from this instance's session cache;
+/// returns how many were open.
+async fn revoke(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    ids: &[String],
+    reason: &str,
+) -> AppResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::Id.is_in(ids.iter().cloned()))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    for sid in ids {
+        auth.forget(sid).await;
+    }
+    Ok(result.rows_affected)
+}
+
 /// Ends the caller's session.
 pub async fn logout(
     db: &DatabaseConnection,
@@ -269,23 +294,9 @@ pub async fn logout(
 ) -> AppResult<bool> {
     let sid = caller
         .session_id
-        .as_deref()
+        .clone()
         .ok_or_else(|| AppError::bad_input("this request carries no session to end"))?;
-    let result = session::Entity::update_many()
-        .col_expr(
-            session::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .col_expr(
-            session::Column::RevokedReason,
-            sea_orm::sea_query::Expr::value("logout"),
-        )
-        .filter(session::Column::Id.eq(sid))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    auth.forget(sid).await;
-    Ok(result.rows_affected > 0)
+    Ok(revoke(db, auth, &[sid], "logout").await? > 0)
 }
 
 /// Ends every session of the caller's user; returns how many were open.
@@ -305,23 +316,7 @@ pub async fn logout_all(
         .into_iter()
         .map(|s| s.id)
         .collect();
-    session::Entity::update_many()
-        .col_expr(
-            session::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .col_expr(
-            session::Column::RevokedReason,
-            sea_orm::sea_query::Expr::value("logout_all"),
-        )
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    for sid in &open {
-        auth.forget(sid).await;
-    }
-    Ok(open.len() as u64)
+    revoke(db, auth, &open, "logout_all").await
 }
 
 /// The caller's user row.
