@@ -43,6 +43,11 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Run a maintenance task now.
+    Maintenance {
+        #[arg(value_enum)]
+        task: MaintenanceTask,
+    },
     /// Create a user. The password comes from SF_NEW_USER_PASSWORD, or is generated and
     /// printed once.
     CreateUser {
@@ -67,6 +72,13 @@ pub enum MigrateAction {
     Status,
     /// Drop everything and migrate from scratch.
     Fresh,
+}
+
+/// Maintenance tasks.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum MaintenanceTask {
+    /// Delete sessions that ended more than 7 days ago.
+    CleanupSessions,
 }
 
 /// Roles as CLI values.
@@ -136,6 +148,21 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 "seeded tier {tier:?}: {} sensors, {} readings in {:.1} s",
                 report.sensors, report.readings, report.seconds
             );
+            Ok(())
+        }
+        Command::Maintenance { task } => {
+            let state = AppState::build(config).await?;
+            match task {
+                MaintenanceTask::CleanupSessions => {
+                    let n = crate::service::session::cleanup_expired(
+                        &state.db.write,
+                        chrono::Duration::days(7),
+                    )
+                    .await
+                    .map_err(crate::error::AppError::into_anyhow)?;
+                    println!("deleted {n} ended sessions");
+                }
+            }
             Ok(())
         }
         Command::CreateUser {

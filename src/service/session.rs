@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entity::{session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -317,6 +317,59 @@ pub async fn logout_all(
         .map(|s| s.id)
         .collect();
     revoke(db, auth, &open, "logout_all").await
+}
+
+/// The sessions of a user, newest first (admin).
+pub async fn list_for_user(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    user_id: i64,
+) -> AppResult<Vec<session::Model>> {
+    caller.require(entity::enums::Role::Admin)?;
+    user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user", user_id))?;
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .order_by_desc(session::Column::CreatedAt)
+        .limit(1_000)
+        .all(db)
+        .await?)
+}
+
+/// Ends any user's session (admin); `false` when it had already ended.
+pub async fn revoke_by_admin(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    caller: &Caller,
+    sid: &str,
+) -> AppResult<bool> {
+    caller.require(entity::enums::Role::Admin)?;
+    if sid.len() > 64 {
+        return Err(AppError::invalid("id", "`id` is not a session id"));
+    }
+    session::Entity::find_by_id(sid.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("session", sid))?;
+    Ok(revoke(db, auth, &[sid.to_owned()], "revoked_by_admin").await? > 0)
+}
+
+/// Deletes sessions that ended (expired or revoked) more than `keep` ago; returns how many.
+/// Runs from `smart-factory maintenance cleanup-sessions` (and the scheduler, once jobs land).
+pub async fn cleanup_expired(db: &DatabaseConnection, keep: chrono::Duration) -> AppResult<u64> {
+    let cutoff = Utc::now() - keep;
+    let result = session::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(session::Column::ExpiresAt.lt(cutoff))
+                .add(session::Column::IdleExpiresAt.lt(cutoff))
+                .add(session::Column::RevokedAt.lt(cutoff)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// The caller's user row.

@@ -721,3 +721,83 @@ async fn every_mutation_is_audited_with_who_what_and_outcome_but_no_secrets() {
         .await;
     assert_eq!(denied.error_code(), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn admins_list_and_revoke_sessions_and_ended_ones_are_cleaned_up() {
+    let app = TestApp::seeded(SMALL).await;
+    let olga = create_user(&app, "olga", Role::Operator, &["WS-01"]).await;
+    create_user(&app, "ada", Role::Admin, &[]).await;
+    let (first, _) = login(&app, "olga").await;
+    let (second, _) = login(&app, "olga").await;
+    let (admin, _) = login(&app, "ada").await;
+    let list = "query S($u: ID!) { sessions(userId: $u) { id userId revokedAt ip } }";
+    let sessions = app
+        .graphql_as(&admin, list, json!({ "u": olga.to_string() }))
+        .await;
+    let sessions = sessions.data()["sessions"]
+        .as_array()
+        .expect("sessions")
+        .clone();
+    assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["revokedAt"].is_null() && s["ip"] == "127.0.0.1")
+    );
+    // Newest first: the second login's session.
+    let newest = sessions[0]["id"].as_str().expect("id").to_owned();
+    let revoke = "mutation R($id: ID!) { revokeSession(input: {id: $id}) { revoked } }";
+    let by_operator = app
+        .graphql_as(&first, revoke, json!({ "id": newest }))
+        .await;
+    assert_eq!(by_operator.error_code(), "FORBIDDEN");
+    let done = app
+        .graphql_as(&admin, revoke, json!({ "id": newest }))
+        .await;
+    assert_eq!(done.data()["revokeSession"]["revoked"], true);
+    let again = app
+        .graphql_as(&admin, revoke, json!({ "id": newest }))
+        .await;
+    assert_eq!(
+        again.data()["revokeSession"]["revoked"],
+        false,
+        "already ended"
+    );
+    let unknown = app
+        .graphql_as(
+            &admin,
+            revoke,
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    assert_eq!(unknown.error_code(), "NOT_FOUND");
+    // The revoked session's token stops at once; the other session goes on.
+    let cut = app
+        .graphql_as(&second, "{ me { username } }", json!({}))
+        .await;
+    assert_eq!(cut.error_code(), "UNAUTHENTICATED");
+    app.graphql_as(&first, "{ me { username } }", json!({}))
+        .await
+        .data();
+    let missing_user = app.graphql_as(&admin, list, json!({ "u": "999999" })).await;
+    assert_eq!(missing_user.error_code(), "NOT_FOUND");
+    // Cleanup removes sessions that ended long enough ago, and only those.
+    let db = &app.state.db.write;
+    let mut old: session::ActiveModel = session::Entity::find_by_id(newest.clone())
+        .one(db)
+        .await
+        .expect("q")
+        .expect("row")
+        .into();
+    old.revoked_at = Set(Some(Utc::now() - chrono::Duration::days(30)));
+    old.update(db).await.expect("age it");
+    let removed = smart_factory::service::session::cleanup_expired(db, chrono::Duration::days(7))
+        .await
+        .expect("cleanup");
+    assert_eq!(removed, 1);
+    assert_eq!(
+        session::Entity::find().count(db).await.expect("count"),
+        2,
+        "olga's live one and ada's"
+    );
+}

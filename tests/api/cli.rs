@@ -183,3 +183,20 @@ fn serve_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn maintenance_cleanup_sessions_runs() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+    assert!(run(&url, &["migrate", "up"]).status.success());
+    let output = run(&url, &["maintenance", "cleanup-sessions"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains("deleted 0 ended sessions"),
+        "{}",
+        text(&output)
+    );
+}

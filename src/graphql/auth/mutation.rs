@@ -40,6 +40,20 @@ pub struct LogoutAllPayload {
     pub sessions_ended: i64,
 }
 
+/// Input of `revokeSession`.
+#[derive(InputObject)]
+pub struct RevokeSessionInput {
+    /// The session to end.
+    pub id: async_graphql::ID,
+}
+
+/// Result of `revokeSession`.
+#[derive(SimpleObject)]
+pub struct RevokeSessionPayload {
+    /// Whether the session was open and is now ended (its tokens stop working at once).
+    pub revoked: bool,
+}
+
 /// Auth mutations.
 #[derive(Default)]
 pub struct AuthMutation;
@@ -89,5 +103,18 @@ impl AuthMutation {
         Ok(LogoutAllPayload {
             sessions_ended: i64::try_from(n).unwrap_or(i64::MAX),
         })
+    }
+
+    /// Ends any user's session (admin).
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeSessionInput,
+    ) -> Result<RevokeSessionPayload> {
+        let state = ctx.state();
+        let revoked =
+            session::revoke_by_admin(&state.db.write, &state.auth, ctx.caller()?, &input.id)
+                .await?;
+        Ok(RevokeSessionPayload { revoked })
     }
 }

@@ -3,12 +3,12 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::types::{AuditEntry, SecurityEvent, User};
+use super::types::{AuditEntry, SecurityEvent, Session, User};
 use crate::{
     error::AppError,
     graphql::{
         connection::{Conn, connection},
-        context::{ContextExt, parse_opt_id},
+        context::{ContextExt, parse_id, parse_opt_id},
         page_request,
     },
     service::{audit, security, session},
@@ -50,6 +50,17 @@ impl AuthQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let user = session::me(&ctx.state().db.read, ctx.caller()?).await?;
         Ok(user.into())
+    }
+
+    /// A user's sessions, newest first (admin; at most 1,000).
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user.")] user_id: ID,
+    ) -> Result<Vec<Session>> {
+        let user_id = parse_id("userId", &user_id)?;
+        let rows = session::list_for_user(&ctx.state().db.read, ctx.caller()?, user_id).await?;
+        Ok(rows.into_iter().map(Session::from).collect())
     }
 
     /// Security events, newest first (admin).

@@ -174,3 +174,45 @@ impl From<entity::audit_log::Model> for AuditEntry {
         }
     }
 }
+
+/// A login session.
+#[derive(SimpleObject)]
+pub struct Session {
+    /// Identifier (the `sid` of its tokens).
+    pub id: ID,
+    /// The user.
+    pub user_id: ID,
+    /// Login time.
+    pub created_at: DateTime<Utc>,
+    /// Last token check that reached the database (at most every 30 s).
+    pub last_seen_at: DateTime<Utc>,
+    /// Ends at the latest.
+    pub expires_at: DateTime<Utc>,
+    /// Ends if unused until then.
+    pub idle_expires_at: DateTime<Utc>,
+    /// Client IP address at login or last refresh.
+    pub ip: Option<String>,
+    /// Client user agent at login or last refresh.
+    pub user_agent: Option<String>,
+    /// When it was ended early.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why: `logout`, `logout_all`, `refresh_token_reuse`, `revoked_by_admin`.
+    pub revoked_reason: Option<String>,
+}
+
+impl From<entity::session::Model> for Session {
+    fn from(m: entity::session::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            user_id: m.user_id.into(),
+            created_at: m.created_at,
+            last_seen_at: m.last_seen_at,
+            expires_at: m.expires_at,
+            idle_expires_at: m.idle_expires_at,
+            ip: m.ip,
+            user_agent: m.user_agent,
+            revoked_at: m.revoked_at,
+            revoked_reason: m.revoked_reason,
+        }
+    }
+}
