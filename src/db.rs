@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{config::DatabaseConfig, telemetry::Metrics};
@@ -60,11 +60,6 @@ impl Db {
             None => write.clone(),
         };
         Ok(Self { write, read })
-    }
-
-    /// The engine behind the primary.
-    pub fn backend(&self) -> DatabaseBackend {
-        self.write.get_database_backend()
     }
 
     /// Pings the primary; returns its round trip.

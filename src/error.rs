@@ -60,8 +60,6 @@ pub enum AppError {
         field: Option<&'static str>,
     },
     Conflict(String),
-    TooComplex(String),
-    Timeout,
     Db(DbErr),
     Internal(anyhow::Error),
 }
@@ -113,8 +111,6 @@ impl AppError {
             Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
             Self::NotFound { entity, id } => format!("{entity} {id} not found"),
             Self::BadInput { message, .. } => message.clone(),
-            Self::TooComplex(m) => format!("query too complex: {m}"),
-            Self::Timeout => "the operation took too long".to_owned(),
             Self::Db(_) | Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -136,8 +132,6 @@ impl AppError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
-            Self::TooComplex(_) => ErrorCode::QueryTooComplex,
-            Self::Timeout => ErrorCode::Timeout,
             Self::Db(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -16,8 +16,6 @@ pub trait ContextExt {
     /// The caller of this request (request data); `UNAUTHENTICATED` for anonymous callers,
     /// so every resolver that touches data refuses them.
     fn caller(&self) -> AppResult<&Caller>;
-    /// The caller, authenticated or not (for `login`, `refreshToken`).
-    fn any_caller(&self) -> &Caller;
     /// This request's DataLoaders (request data).
     fn loaders(&self) -> &Loaders;
 }
@@ -29,10 +27,6 @@ impl ContextExt for Context<'_> {
 
     fn caller(&self) -> AppResult<&Caller> {
         self.data_unchecked::<Caller>().require_authenticated()
-    }
-
-    fn any_caller(&self) -> &Caller {
-        self.data_unchecked::<Caller>()
     }
 
     fn loaders(&self) -> &Loaders {

@@ -111,19 +111,6 @@ pub struct Page<T> {
     pub total: Option<u64>,
 }
 
-impl<T> Page<T> {
-    /// Converts every item, keeping cursors and page info.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        let mut f = f;
-        Page {
-            items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
-            has_next: self.has_next,
-            has_previous: self.has_previous,
-            total: self.total,
-        }
-    }
-}
-
 /// Runs `select` (already filtered and scoped) for one page in `ordering`.
 pub async fn fetch<E, C>(
     db: &C,

@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Query,
+    QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::Query,
 };
 
 use super::{
@@ -143,21 +143,6 @@ pub async fn get(db: &impl ConnectionTrait, caller: &Caller, id: i64) -> AppResu
         .await?
         .filter(|s| caller.scope.allows(s.workshop_id))
         .ok_or_else(|| AppError::not_found("sensor", id))
-}
-
-/// Resolves sensor tags to ids within the caller's scope.
-pub async fn ids_by_tags(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    tags: &[String],
-) -> AppResult<HashMap<String, sensor::Model>> {
-    let rows = sensor::Entity::find()
-        .filter(sensor::Column::Tag.is_in(tags.iter().cloned()))
-        .filter(caller.scope.condition(sensor::Column::WorkshopId))
-        .limit(tags.len() as u64)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|m| (m.tag.clone(), m)).collect())
 }
 
 /// Alarm thresholds; each may be absent.

@@ -101,7 +101,7 @@ pub async fn login(
     client: ClientInfo,
 ) -> AppResult<Tokens> {
     if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
-        return Err(unauthenticated(BAD_LOGIN));
+        return Err(AppError::Unauthenticated(BAD_LOGIN));
     }
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username))
@@ -121,7 +121,7 @@ pub async fn login(
             serde_json::json!({}),
         )
         .await?;
-        return Err(unauthenticated(LOCKED));
+        return Err(AppError::Unauthenticated(LOCKED));
     }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = auth.verify_password(password.to_owned(), hash).await?;
@@ -129,9 +129,9 @@ pub async fn login(
         Some(user) if password_ok && user.active => user,
         Some(user) => {
             count_failure(db, auth, user, &client).await?;
-            return Err(unauthenticated(BAD_LOGIN));
+            return Err(AppError::Unauthenticated(BAD_LOGIN));
         }
-        None => return Err(unauthenticated(BAD_LOGIN)),
+        None => return Err(AppError::Unauthenticated(BAD_LOGIN)),
     };
     let user = if user.failed_logins > 0 || user.locked_until.is_some() {
         let mut active: user::ActiveModel = user.into();
@@ -180,7 +180,7 @@ pub async fn refresh(
     refresh_token: &str,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
-    let invalid = || unauthenticated("invalid or expired refresh token");
+    let invalid = || AppError::Unauthenticated("invalid or expired refresh token");
     let (sid, secret) = refresh_token.split_once('.').ok_or_else(invalid)?;
     if sid.len() != 36 || secret.len() > 128 {
         return Err(invalid());
@@ -381,8 +381,4 @@ pub async fn me(db: &DatabaseConnection, caller: &Caller) -> AppResult<user::Mod
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated(INVALID_TOKEN))
-}
-
-fn unauthenticated(why: &'static str) -> AppError {
-    AppError::Unauthenticated(why)
 }

@@ -2,8 +2,6 @@
 //!
 //! Held in `AppState` (no global recorder), so every app in a test process has its own.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -38,7 +36,6 @@ pub struct Metrics {
     pub readings_ingested: Counter,
     /// Database ping latency of the last readiness check, in microseconds.
     pub db_ping_us: Gauge,
-    requests_total: AtomicU64,
 }
 
 impl Metrics {
@@ -114,7 +111,6 @@ impl Metrics {
             sql_duration,
             readings_ingested,
             db_ping_us,
-            requests_total: AtomicU64::new(0),
         }
     }
 
@@ -126,12 +122,6 @@ impl Metrics {
             .inc();
         self.graphql_duration.observe(seconds);
         self.sql_per_request.observe(f64::from(statements));
-        self.requests_total.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// GraphQL requests served since start.
-    pub fn requests_total(&self) -> u64 {
-        self.requests_total.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition of every metric.
