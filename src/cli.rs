@@ -122,7 +122,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate { action } => {
             let state = AppState::build(config).await?;
-            let db = &state.db.write;
+            let db = &state
+                .db
+                .schema(&state.config.database, state.metrics.clone())
+                .await?;
             match action {
                 MigrateAction::Up => Migrator::up(db, None).await?,
                 MigrateAction::Down => Migrator::down(db, None).await?,
@@ -135,7 +138,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Seed { tier, force } => {
             let state = AppState::build(config).await?;
-            let db = &state.db.write;
+            let db = &state
+                .db
+                .schema(&state.config.database, state.metrics.clone())
+                .await?;
             Migrator::up(db, None).await?;
             if !seed::is_empty(db).await? {
                 if !force {
@@ -182,8 +188,15 @@ async fn create_user(
     role: Role,
     workshops: &[String],
 ) -> anyhow::Result<()> {
+    Migrator::up(
+        &state
+            .db
+            .schema(&state.config.database, state.metrics.clone())
+            .await?,
+        None,
+    )
+    .await?;
     let db = &state.db.write;
-    Migrator::up(db, None).await?;
     let username = crate::service::validate::code("username", username, 64)
         .map_err(|e| anyhow::anyhow!(e.message()))?;
     let (secret, generated) = match std::env::var("SF_NEW_USER_PASSWORD") {

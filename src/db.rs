@@ -62,6 +62,29 @@ impl Db {
         Ok(Self { write, read })
     }
 
+    /// The connection schema changes run on. On SQLite that is a separate pool of one
+    /// connection: migrations there run outside a transaction, statement by statement, and
+    /// DDL spread over several pooled connections was seen (once, in CI, under load) to be
+    /// prepared against a connection's stale view of the schema ("index … already exists"
+    /// right after the table was dropped). PostgreSQL migrates in transactions on the pool.
+    pub async fn schema(
+        &self,
+        config: &DatabaseConfig,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<DatabaseConnection> {
+        if !config.url.expose_secret().starts_with("sqlite:") {
+            return Ok(self.write.clone());
+        }
+        let single = DatabaseConfig {
+            max_connections: 1,
+            min_connections: 1,
+            ..config.clone()
+        };
+        connect_one(&config.url, &single, metrics)
+            .await
+            .context("connecting to DATABASE_URL for migrations")
+    }
+
     /// Pings the primary; returns its round trip.
     pub async fn ping(&self) -> Result<Duration, sea_orm::DbErr> {
         let started = std::time::Instant::now();

@@ -44,7 +44,11 @@ impl Application {
 
     /// As `build`, for a state made elsewhere (tests).
     pub async fn build_with_state(state: AppState) -> anyhow::Result<Self> {
-        <migration::Migrator as migration::MigratorTrait>::up(&state.db.write, None).await?;
+        let schema = state
+            .db
+            .schema(&state.config.database, state.metrics.clone())
+            .await?;
+        <migration::Migrator as migration::MigratorTrait>::up(&schema, None).await?;
         if let Some(tier) = state.config.demo.seed
             && seed::is_empty(&state.db.write).await?
         {
