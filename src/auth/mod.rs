@@ -53,6 +53,8 @@ pub struct Caller {
     pub role: Option<Role>,
     /// Workshops the caller may see.
     pub scope: WorkshopScope,
+    /// The gateway API token the request came with (gateways only).
+    pub api_token_id: Option<i64>,
     /// The request carried a token that failed its checks.
     pub token_rejected: bool,
 }
@@ -65,6 +67,7 @@ impl Caller {
             session_id: None,
             role: Some(Role::Admin),
             scope: WorkshopScope::All,
+            api_token_id: None,
             token_rejected: false,
         }
     }
@@ -77,6 +80,7 @@ impl Caller {
             session_id: None,
             role: None,
             scope: WorkshopScope::Only(Arc::from([])),
+            api_token_id: None,
             token_rejected: false,
         }
     }
@@ -118,6 +122,22 @@ impl Caller {
                 minimum.as_str()
             )))
         }
+    }
+
+    /// Fails with `UNAUTHENTICATED` for anonymous callers and `FORBIDDEN` unless the caller
+    /// is a gateway or has at least the role `minimum` (for the gateway's own operations:
+    /// ingest, machine status, alarms).
+    pub fn require_gateway_or(&self, minimum: Role) -> AppResult<()> {
+        if self.role == Some(Role::Gateway) {
+            Ok(())
+        } else {
+            self.require(minimum)
+        }
+    }
+
+    /// Whether the caller is a gateway service account.
+    pub fn is_gateway(&self) -> bool {
+        self.role == Some(Role::Gateway)
     }
 
     /// Fails with `NOT_FOUND` when `workshop_id` is outside the scope, so that hidden rows

@@ -9,7 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{enums::Role, session, user, user_workshop};
+use entity::{api_token, enums::Role, session, user, user_workshop};
 use moka::future::Cache;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use tokio::sync::OnceCell;
@@ -33,11 +33,24 @@ pub struct SessionInfo {
     pub idle_expires_at: DateTime<Utc>,
 }
 
+/// What a valid gateway API token lets its holder do.
+#[derive(Clone, Debug)]
+pub struct ApiTokenInfo {
+    pub token_id: i64,
+    pub user_id: i64,
+    pub workshop_id: i64,
+}
+
+/// Prefix of gateway API tokens; what follows is 32 random bytes, base64url.
+pub const API_TOKEN_PREFIX: &str = "sfgw_";
+
 /// Verifies tokens and sessions; one per instance, in `AppState`.
 pub struct Authenticator {
     pub keys: JwtKeys,
     pub config: AuthConfig,
     sessions: Cache<String, Arc<SessionInfo>>,
+    /// Gateway API tokens by hash.
+    api_tokens: Cache<String, Arc<ApiTokenInfo>>,
     dummy_hash: OnceCell<String>,
 }
 
@@ -55,6 +68,10 @@ impl Authenticator {
             config: config.clone(),
             sessions: Cache::builder()
                 .max_capacity(100_000)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
+            api_tokens: Cache::builder()
+                .max_capacity(10_000)
                 .time_to_live(SESSION_CACHE_TTL)
                 .build(),
             dummy_hash: OnceCell::new(),
@@ -76,6 +93,12 @@ impl Authenticator {
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim);
         match token {
+            Some(token) if token.starts_with(API_TOKEN_PREFIX) => {
+                match self.authenticate_api_token(db, token).await {
+                    Ok(caller) => caller,
+                    Err(_) => Caller::rejected(),
+                }
+            }
             Some(token) => match self.authenticate(db, token).await {
                 Ok(caller) => caller,
                 Err(_) => Caller::rejected(),
@@ -109,8 +132,42 @@ impl Authenticator {
             session_id: Some(sid),
             role: Some(info.role),
             scope: info.scope.clone(),
+            api_token_id: None,
             token_rejected: false,
         })
+    }
+
+    /// Checks a gateway API token (cached like sessions; a hit costs no statement).
+    pub async fn authenticate_api_token(
+        &self,
+        db: &DatabaseConnection,
+        token: &str,
+    ) -> AppResult<Caller> {
+        if token.len() > 128 {
+            return Err(AppError::Unauthenticated(INVALID_TOKEN));
+        }
+        let hash = crate::service::session::hash_secret(token);
+        let info = self
+            .api_tokens
+            .try_get_with(hash.clone(), load_api_token(db, hash))
+            .await
+            .map_err(|e: Arc<AppError>| match &*e {
+                AppError::Unauthenticated(why) => AppError::Unauthenticated(why),
+                other => AppError::Internal(anyhow::anyhow!("loading an API token: {other:?}")),
+            })?;
+        Ok(Caller {
+            user_id: Some(info.user_id),
+            session_id: None,
+            role: Some(Role::Gateway),
+            scope: WorkshopScope::Only(Arc::from([info.workshop_id])),
+            api_token_id: Some(info.token_id),
+            token_rejected: false,
+        })
+    }
+
+    /// Forgets an API token here at once (after revocation), by its hash.
+    pub async fn forget_api_token(&self, hash: &str) {
+        self.api_tokens.invalidate(hash).await;
     }
 
     /// Forgets a session here at once (after logout or revocation).
@@ -142,6 +199,29 @@ impl Authenticator {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("verifying task: {e}")))?;
         Ok(ok && known)
     }
+}
+
+/// Loads a live API token of an active gateway account, and marks it used.
+async fn load_api_token(db: &DatabaseConnection, hash: String) -> AppResult<Arc<ApiTokenInfo>> {
+    let (token, user) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(hash))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated(INVALID_TOKEN))?;
+    let user = user.ok_or(AppError::Unauthenticated(INVALID_TOKEN))?;
+    if token.revoked_at.is_some() || !user.active || user.role != Role::Gateway {
+        return Err(AppError::Unauthenticated(INVALID_TOKEN));
+    }
+    let info = Arc::new(ApiTokenInfo {
+        token_id: token.id,
+        user_id: user.id,
+        workshop_id: token.workshop_id,
+    });
+    let mut active: api_token::ActiveModel = token.into();
+    active.last_used_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    Ok(info)
 }
 
 /// Loads a live session with its user's role and workshops, and marks it used.

@@ -4,17 +4,22 @@ use async_graphql::MergedObject;
 
 use super::{
     alarm::query::AlarmQuery,
-    auth::{mutation::AuthMutation, query::AuthQuery},
+    auth::{
+        mutation::AuthMutation,
+        query::AuthQuery,
+        users::{UserMutation, UserQuery},
+    },
     maintenance::query::MaintenanceQuery,
     plant::{mutation::PlantMutation, query::PlantQuery},
     production::{mutation::ProductionMutation, query::ProductionQuery},
-    telemetry::query::TelemetryQuery,
+    telemetry::{mutation::TelemetryMutation, query::TelemetryQuery},
 };
 
 /// Every query field.
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     AuthQuery,
+    UserQuery,
     PlantQuery,
     TelemetryQuery,
     AlarmQuery,
@@ -24,4 +29,10 @@ pub struct QueryRoot(
 
 /// Every mutation field.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AuthMutation, PlantMutation, ProductionMutation);
+pub struct MutationRoot(
+    AuthMutation,
+    UserMutation,
+    PlantMutation,
+    ProductionMutation,
+    TelemetryMutation,
+);

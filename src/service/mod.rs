@@ -2,6 +2,7 @@
 //! and workshop scope, validates input and runs its writes in one transaction.
 
 pub mod alarm;
+pub mod api_token;
 pub mod audit;
 pub mod equipment;
 pub mod line;
@@ -13,6 +14,7 @@ pub mod security;
 pub mod sensor;
 pub mod session;
 pub mod telemetry;
+pub mod user;
 pub mod validate;
 pub mod workshop;
 

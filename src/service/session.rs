@@ -3,7 +3,7 @@
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use entity::{session, user};
+use entity::{enums::Role, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -41,7 +41,7 @@ fn new_secret() -> (String, String) {
     (secret, hash)
 }
 
-fn hash_secret(secret: &str) -> String {
+pub(crate) fn hash_secret(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -126,7 +126,8 @@ pub async fn login(
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = auth.verify_password(password.to_owned(), hash).await?;
     let user = match user {
-        Some(user) if password_ok && user.active => user,
+        // Gateway service accounts authenticate with API tokens only.
+        Some(user) if password_ok && user.active && user.role != Role::Gateway => user,
         Some(user) => {
             count_failure(db, auth, user, &client).await?;
             return Err(AppError::Unauthenticated(BAD_LOGIN));
@@ -264,7 +265,7 @@ pub async fn refresh(
 
 /// Revokes those of `ids` still open and drops them from this instance's session cache;
 /// returns how many were open.
-async fn revoke(
+pub(crate) async fn revoke(
     db: &DatabaseConnection,
     auth: &Authenticator,
     ids: &[String],
@@ -284,6 +285,34 @@ async fn revoke(
         auth.forget(sid).await;
     }
     Ok(result.rows_affected)
+}
+
+/// Ends every open session of `user_id` except `keep`; returns how many ended.
+pub(crate) async fn revoke_user_sessions(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    user_id: i64,
+    keep: Option<&str>,
+    reason: &str,
+) -> AppResult<u64> {
+    let open: Vec<String> = open_sessions(db, user_id)
+        .await?
+        .into_iter()
+        .filter(|sid| Some(sid.as_str()) != keep)
+        .collect();
+    revoke(db, auth, &open, reason).await
+}
+
+/// Ids of the open sessions of `user_id`.
+pub(crate) async fn open_sessions(db: &DatabaseConnection, user_id: i64) -> AppResult<Vec<String>> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
 }
 
 /// Ends the caller's session.
@@ -308,15 +337,7 @@ pub async fn logout_all(
     let user_id = caller
         .user_id
         .ok_or_else(|| AppError::bad_input("this request carries no user"))?;
-    let open: Vec<String> = session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    revoke(db, auth, &open, "logout_all").await
+    revoke_user_sessions(db, auth, user_id, None, "logout_all").await
 }
 
 /// The sessions of a user, newest first (admin).

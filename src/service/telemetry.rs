@@ -393,3 +393,117 @@ pub async fn write_readings(db: &DatabaseConnection, readings: &[NewReading]) ->
     txn.commit().await?;
     Ok(inserted)
 }
+
+/// Most readings one `ingestReadings` call may carry.
+pub const MAX_INGEST: usize = 5_000;
+/// How far ahead of the server clock a reading may be stamped (clock skew).
+const INGEST_MAX_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+/// How old a reading may be (a gateway replaying its buffer after an outage).
+const INGEST_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
+
+/// One reading as a client sends it; `sensor_id` is `None` when the id did not parse.
+#[derive(Clone, Copy, Debug)]
+pub struct IngestRow {
+    pub sensor_id: Option<i64>,
+    pub ts: DateTime<Utc>,
+    pub value: f64,
+    pub quality: Option<i32>,
+}
+
+/// A row that was not stored, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// Position in the request.
+    pub index: usize,
+    /// `NOT_FOUND` (unknown, hidden or inactive sensor) or `BAD_USER_INPUT`.
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// What one ingest did.
+#[derive(Clone, Debug, Default)]
+pub struct IngestReport {
+    /// Rows that passed the checks (new or already stored).
+    pub accepted: usize,
+    /// Of those, rows not stored before (the rest repeated a `(sensor, ts)` already held).
+    pub inserted: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Stores a batch of readings from a gateway (its own workshop) or an engineer and above (in
+/// scope). Each row is checked on its own — unknown or hidden sensor, inactive sensor, time
+/// too far ahead or behind, quality out of range — and reported if rejected; the rest are
+/// stored in one transaction, idempotently on `(sensor_id, ts)`. Two statements for the
+/// checks and the writes, however many rows.
+pub async fn ingest(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    rows: &[IngestRow],
+) -> AppResult<IngestReport> {
+    caller.require_gateway_or(entity::enums::Role::Engineer)?;
+    if rows.len() > MAX_INGEST {
+        return Err(AppError::invalid(
+            "readings",
+            format!("at most {MAX_INGEST} readings per call"),
+        ));
+    }
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.sensor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let sensors: HashMap<i64, sensor::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        sensor::Entity::find()
+            .filter(sensor::Column::Id.is_in(ids))
+            .filter(caller.scope.condition(sensor::Column::WorkshopId))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
+    let now = Utc::now();
+    let mut report = IngestReport::default();
+    let mut good = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        let reject = |code, message| Rejection {
+            index,
+            code,
+            message,
+        };
+        let sensor = row.sensor_id.and_then(|id| sensors.get(&id));
+        let problem = match sensor {
+            None => Some(reject("NOT_FOUND", "no such sensor")),
+            Some(s) if !s.active => Some(reject("NOT_FOUND", "the sensor is inactive")),
+            Some(_) if !row.value.is_finite() => {
+                Some(reject("BAD_USER_INPUT", "`value` must be a finite number"))
+            }
+            Some(_) if row.ts > now + INGEST_MAX_AHEAD => Some(reject(
+                "BAD_USER_INPUT",
+                "`ts` is more than 5 minutes in the future",
+            )),
+            Some(_) if row.ts < now - INGEST_MAX_AGE => {
+                Some(reject("BAD_USER_INPUT", "`ts` is more than 30 days old"))
+            }
+            Some(_) if row.quality.is_some_and(|q| !(0..=255).contains(&q)) => Some(reject(
+                "BAD_USER_INPUT",
+                "`quality` must be between 0 and 255",
+            )),
+            Some(s) => {
+                good.push(NewReading {
+                    sensor_id: s.id,
+                    ts: row.ts,
+                    value: row.value,
+                    quality: row.quality.map_or(192, |q| q as i16),
+                });
+                None
+            }
+        };
+        if let Some(problem) = problem {
+            report.rejected.push(problem);
+        }
+    }
+    report.accepted = good.len();
+    report.inserted = write_readings(db, &good).await?;
+    Ok(report)
+}

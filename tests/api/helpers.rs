@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use entity::{enums::Role, user};
 use reqwest::{StatusCode, header::HeaderMap};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 pub use smart_factory::seed::Shape;
 use smart_factory::{config::Config, seed, startup::Application, state::AppState};
@@ -283,6 +283,50 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Logs in and returns the access token, failing the test on an error.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .graphql(
+                "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) \
+                 { accessToken } }",
+                json!({ "u": username, "p": password }),
+            )
+            .await;
+        response.data()["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {}", response.body))
+            .to_owned()
+    }
+
+    /// A real admin user (created once per app, `ADMIN_PASSWORD`) and a fresh access token.
+    pub async fn admin_token(&self) -> String {
+        let exists = user::Entity::find()
+            .filter(user::Column::Username.eq("test-admin"))
+            .one(&self.state.db.write)
+            .await
+            .expect("query")
+            .is_some();
+        if !exists {
+            let now = Utc::now();
+            user::Entity::insert(user::ActiveModel {
+                username: Set("test-admin".into()),
+                password_hash: Set(
+                    smart_factory::auth::password::hash(ADMIN_PASSWORD).expect("hash")
+                ),
+                role: Set(Role::Admin),
+                active: Set(true),
+                failed_logins: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&self.state.db.write)
+            .await
+            .expect("insert admin");
+        }
+        self.login("test-admin", ADMIN_PASSWORD).await
+    }
+
     /// Row count of a table, to prove a failed write changed nothing.
     pub async fn count(&self, table: &str) -> i64 {
         let db = &self.state.db.write;
@@ -303,6 +347,9 @@ impl Drop for TestApp {
         let _ = self.shutdown.send(true);
     }
 }
+
+/// Password of `TestApp::admin_token`'s admin.
+pub const ADMIN_PASSWORD: &str = "test admin password";
 
 /// Strings that must be stored and matched literally, never interpreted.
 pub const HOSTILE_STRINGS: &[&str] = &[

@@ -22,6 +22,7 @@ mod plant_mutations;
 mod plant_queries;
 mod production;
 mod products;
+mod roles;
 mod schema;
 mod statements;
 mod telemetry;

@@ -3,3 +3,4 @@
 pub mod mutation;
 pub mod query;
 pub mod types;
+pub mod users;

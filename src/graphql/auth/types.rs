@@ -40,6 +40,7 @@ impl From<entity::enums::Role> for Role {
 
 /// A person or service account.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct User {
     /// Identifier.
     pub id: ID,
@@ -53,6 +54,75 @@ pub struct User {
     pub role: Role,
     /// Whether the account may log in.
     pub active: bool,
+}
+
+#[async_graphql::ComplexObject]
+impl User {
+    /// Workshops assigned to the user (what a non-manager may see); visible to admins and to
+    /// the user themselves, empty for others.
+    async fn workshop_ids(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<ID>> {
+        use crate::graphql::context::ContextExt;
+        let Ok(id) = self.id.parse::<i64>() else {
+            return Ok(Vec::new());
+        };
+        let ids = ctx
+            .loaders()
+            .workshop_ids_by_user
+            .load_one(id)
+            .await?
+            .map(|ids| ids.iter().map(|w| ID::from(*w)).collect())
+            .unwrap_or_default();
+        Ok(ids)
+    }
+}
+
+impl From<Role> for entity::enums::Role {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Viewer => Self::Viewer,
+            Role::Operator => Self::Operator,
+            Role::Engineer => Self::Engineer,
+            Role::Manager => Self::Manager,
+            Role::Admin => Self::Admin,
+            Role::Gateway => Self::Gateway,
+        }
+    }
+}
+
+/// A gateway's API token (never the secret itself, which is shown once at creation).
+#[derive(SimpleObject)]
+pub struct ApiToken {
+    /// Identifier.
+    pub id: ID,
+    /// The gateway account.
+    pub user_id: ID,
+    /// What it is for, e.g. the gateway's host name.
+    pub name: String,
+    /// The one workshop it may write to.
+    pub workshop_id: ID,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last request that reached the database with it (at most every 30 s).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<entity::api_token::Model> for ApiToken {
+    fn from(m: entity::api_token::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            user_id: m.user_id.into(),
+            name: m.name,
+            workshop_id: m.workshop_id.into(),
+            created_at: m.created_at,
+            last_used_at: m.last_used_at,
+            revoked_at: m.revoked_at,
+        }
+    }
 }
 
 impl From<user::Model> for User {

@@ -14,6 +14,7 @@ mod sensor_by_id;
 mod sensors_by_equipment;
 mod site_by_id;
 mod workshop_by_id;
+mod workshop_ids_by_user;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub use sensor_by_id::SensorByIdLoader;
 pub use sensors_by_equipment::{SensorsByEquipmentLoader, SensorsWithLatestByEquipmentLoader};
 pub use site_by_id::SiteByIdLoader;
 pub use workshop_by_id::WorkshopByIdLoader;
+pub use workshop_ids_by_user::WorkshopIdsByUserLoader;
 
 use crate::{auth::Caller, config::GraphqlConfig, db::StatementCounter};
 
@@ -90,6 +92,7 @@ pub struct Loaders {
     pub sensors_with_latest_by_equipment: Cached<SensorsWithLatestByEquipmentLoader>,
     pub latest_reading_by_sensor: Cached<LatestReadingBySensorLoader>,
     pub alarms_open_by_equipment: Cached<AlarmsOpenByEquipmentLoader>,
+    pub workshop_ids_by_user: Cached<WorkshopIdsByUserLoader>,
 }
 
 /// Keys per statement: far above any plant tree level (10,000 sensors), far below the
@@ -132,6 +135,7 @@ impl Loaders {
             sensors_with_latest_by_equipment: new!(SensorsWithLatestByEquipmentLoader),
             latest_reading_by_sensor: new!(LatestReadingBySensorLoader),
             alarms_open_by_equipment: new!(AlarmsOpenByEquipmentLoader),
+            workshop_ids_by_user: new!(WorkshopIdsByUserLoader),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// `MaybeUndefined` → "leave" (`None`), "clear" (`Some(None)`) or "set" (`Some(Some(v))`).
-fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+pub(crate) fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),

@@ -1,4 +1,5 @@
-//! Telemetry reads: latest values, raw ranges and bucketed series.
+//! Telemetry: latest values, raw ranges, bucketed series, and gateway ingest.
 
+pub mod mutation;
 pub mod query;
 pub mod types;
