@@ -27,3 +27,4 @@ mod schema;
 mod statements;
 mod telemetry;
 mod transport;
+mod users;
