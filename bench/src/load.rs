@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::scenarios;
+use crate::scenarios::{self, Scenario};
 
 /// Header the server sets with the number of SQL statements one request ran.
 pub const SQL_HEADER: &str = "x-sql-statements";
@@ -23,6 +24,32 @@ const MAX_ERROR_CHARS: usize = 500;
 pub struct Target {
     pub url: String,
     pub body: String,
+    /// `Authorization` header value sent with every request (validation and load)
+    /// when present; built once so the hot loop does not re-parse it.
+    pub authorization: Option<HeaderValue>,
+}
+
+impl Target {
+    /// The POST of this target, with its headers; the one place both the
+    /// validation and the load loop build requests, so they cannot diverge.
+    pub fn post(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        let req = client
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(self.body.clone());
+        match &self.authorization {
+            Some(value) => req.header(AUTHORIZATION, value.clone()),
+            None => req,
+        }
+    }
+}
+
+/// `Bearer <token>` as a header value, marked sensitive so it is never printed.
+pub fn bearer(token: &str) -> Result<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("access token is not a valid header value")?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Timing of one load run: `warmup` of unrecorded traffic, then `duration` measured.
@@ -149,10 +176,8 @@ pub fn classify(status: u16, body: &[u8]) -> Result<(), String> {
 
 /// Sends one request; returns the SQL statement count header on success.
 async fn send_once(client: &reqwest::Client, target: &Target) -> Result<Option<u64>, String> {
-    let resp = client
-        .post(&target.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(target.body.clone())
+    let resp = target
+        .post(client)
         .send()
         .await
         .map_err(|e| format!("request failed: {e}"))?;
@@ -169,13 +194,12 @@ async fn send_once(client: &reqwest::Client, target: &Target) -> Result<Option<u
     classify(status, &body).map(|()| sql)
 }
 
-/// Sends the scenario once and insists on a clean, fully non-null answer, so
-/// a broken query is reported as such instead of as a fast error path.
-pub async fn validate(client: &reqwest::Client, target: &Target) -> Result<()> {
-    let resp = client
-        .post(&target.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(target.body.clone())
+/// Sends the scenario once and insists on a clean, fully non-null answer (plus
+/// the scenario's own checks), so a broken query is reported as such instead
+/// of as a fast error path.
+pub async fn validate(client: &reqwest::Client, target: &Target, scenario: Scenario) -> Result<()> {
+    let resp = target
+        .post(client)
         .send()
         .await
         .context("validation request failed")?;
@@ -186,7 +210,7 @@ pub async fn validate(client: &reqwest::Client, target: &Target) -> Result<()> {
     }
     let value: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("invalid JSON: {}", truncate(&text, MAX_ERROR_CHARS)))?;
-    scenarios::validate_response(&value)
+    scenarios::validate_scenario_response(scenario, &value)
 }
 
 /// Runs warm-up then the measured window back to back, so connections stay
@@ -306,5 +330,42 @@ mod tests {
         assert!(classify(200, br#"{"data":null,"errors":[{"message":"no"}]}"#).is_err());
         assert!(classify(500, br#"{"data":{"a":1}}"#).is_err());
         assert!(classify(200, b"not json").is_err());
+    }
+
+    fn target(authorization: Option<HeaderValue>) -> Target {
+        Target {
+            url: "http://127.0.0.1:1/graphql".into(),
+            body: r#"{"query":"{ a }"}"#.into(),
+            authorization,
+        }
+    }
+
+    #[test]
+    fn requests_carry_authorization_only_when_set() -> Result<()> {
+        let client = reqwest::Client::new();
+        let plain = target(None).post(&client).build()?;
+        assert_eq!(plain.headers().get(AUTHORIZATION), None);
+        assert_eq!(
+            plain.headers().get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+            Some(&b"application/json"[..])
+        );
+        assert_eq!(
+            plain.body().and_then(reqwest::Body::as_bytes),
+            Some(&br#"{"query":"{ a }"}"#[..])
+        );
+
+        let authed = target(Some(bearer("abc.def")?)).post(&client).build()?;
+        let value = authed.headers().get(AUTHORIZATION);
+        assert_eq!(
+            value.map(HeaderValue::as_bytes),
+            Some(&b"Bearer abc.def"[..])
+        );
+        assert!(value.is_some_and(HeaderValue::is_sensitive));
+        Ok(())
+    }
+
+    #[test]
+    fn bearer_rejects_tokens_that_cannot_be_headers() {
+        assert!(bearer("line\nbreak").is_err());
     }
 }

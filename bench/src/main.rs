@@ -3,6 +3,22 @@
 //! percentiles, SQL statements per request, server RSS).
 //!
 //! Progress and server logs go to stderr so stdout carries only the report.
+//!
+//! Scenarios `point-auth` and `login` log in as a bench user (`--user`,
+//! `--password`). When the harness spawns the server it first runs
+//! `<server-bin> create-user --username <user> --role admin` (an "already
+//! exists" failure is fine: the login that follows is the real check); with
+//! `--url` it only logs in. `point-auth` is `point` with `Authorization: Bearer
+//! <access token>` from one login just before it, so the two rows of one run
+//! show what authentication costs per request (the token-less `point` runs as
+//! the server's development admin). `login` sends the login mutation on every
+//! request, i.e. argon2id verification plus a session insert.
+//!
+//! `login` is limited by the server's login rate limit (`SF_RATE_LIMIT_LOGIN_IP`,
+//! `SF_RATE_LIMIT_LOGIN_USER`): beyond it the server answers with rate-limit
+//! errors, not logins. A spawned server therefore gets `SF_RATE_LIMIT=off`
+//! unless `--server-env SF_RATE_LIMIT=...` says otherwise; a server given with
+//! `--url` must be started with limits off for `login` numbers to mean anything.
 
 mod load;
 mod report;
@@ -21,7 +37,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::load::{LoadConfig, Target};
 use crate::report::{Row, RowResult, Settings};
-use crate::scenarios::Scenario;
+use crate::scenarios::{Credentials, Scenario};
 use crate::server::{RssSampler, ServerGuard};
 
 /// How long the spawned server may take to answer `/health/ready`.
@@ -77,15 +93,33 @@ struct Args {
     /// Unrecorded warm-up seconds before each scenario's measured window.
     #[arg(long, default_value_t = 3)]
     warmup: u64,
-    /// Scenarios to run, comma separated, in this order.
+    /// Scenarios to run, comma separated, in this order (`login` is capped by the
+    /// server's login rate limit, see --help).
+    ///
+    /// `point-auth` and `login` log in as --user (a spawned server gets it created
+    /// first). `login` is limited by the server's login rate limit
+    /// (SF_RATE_LIMIT_LOGIN_IP / SF_RATE_LIMIT_LOGIN_USER): a spawned server runs with
+    /// SF_RATE_LIMIT=off unless --server-env sets it; a --url server must have limits
+    /// off too, or `login` measures rate-limit refusals. `point-auth` uses one access
+    /// token for the whole scenario, so keep warm-up + duration below the server's
+    /// access-token lifetime (SF_ACCESS_TTL_S, 15 min by default).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = Scenario::ALL)]
     scenarios: Vec<Scenario>,
     /// Port for the spawned server (bound on 127.0.0.1).
     #[arg(long, default_value_t = 18080)]
     port: u16,
     /// Extra environment for the spawned server, `K=V`; repeatable.
+    ///
+    /// SF_RATE_LIMIT=off is passed unless this sets SF_RATE_LIMIT itself.
     #[arg(long = "server-env", value_name = "K=V", value_parser = parse_key_value)]
     server_env: Vec<(String, String)>,
+    /// Bench user that `point-auth` and `login` log in as; created as an admin
+    /// (`create-user`) when the harness spawns the server.
+    #[arg(long, default_value = "bench")]
+    user: String,
+    /// Password of --user (at least 12 characters for `create-user`).
+    #[arg(long, default_value = "bench-password-0123")]
+    password: String,
     /// Bench an already running server at this base URL instead of spawning one.
     #[arg(long)]
     url: Option<String>,
@@ -160,15 +194,27 @@ async fn run(args: Args) -> Result<bool> {
         .build()
         .context("building HTTP client")?;
 
+    let creds = Credentials {
+        username: args.user.clone(),
+        password: args.password.clone(),
+    };
+    // Why the bench user may be missing, added to a failing user scenario's reason.
+    let mut create_user_error = None;
+    if args.url.is_none() && args.scenarios.iter().any(|s| s.needs_user()) {
+        eprintln!("creating bench user {} ...", creds.username);
+        if let Err(e) = server::create_user(&args.server_bin, &args.database_url, &creds).await {
+            eprintln!("{e:#} (fine if the user exists already: logging in will tell)");
+            create_user_error = Some(format!("{e:#}"));
+        }
+    }
+
     let (mut guard, base) = match &args.url {
         Some(url) => (None, base_url(url)),
         None => {
-            let guard = ServerGuard::spawn(
-                &args.server_bin,
-                &args.database_url,
-                args.port,
-                &args.server_env,
-            )?;
+            let env = server::server_env(&args.server_env);
+            let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            eprintln!("server env: {}", shown.join(" "));
+            let guard = ServerGuard::spawn(&args.server_bin, &args.database_url, args.port, &env)?;
             (Some(guard), format!("http://127.0.0.1:{}", args.port))
         }
     };
@@ -196,16 +242,18 @@ async fn run(args: Args) -> Result<bool> {
     let mut rows = Vec::new();
     for &scenario in &args.scenarios {
         let name = scenario.name();
-        let result = match scenarios::request_body(scenario, &ids, series_end) {
-            Ok(body) => {
-                let target = Arc::new(Target {
-                    url: graphql_url.clone(),
-                    body,
-                });
-                run_scenario(&client, target, cfg, pid, name).await?
-            }
+        let target = prepare_target(&client, &graphql_url, scenario, &ids, series_end, &creds);
+        let mut result = match target.await {
+            Ok(target) => run_scenario(&client, Arc::new(target), cfg, pid, scenario).await?,
             Err(e) => (RowResult::Failed(format!("{e:#}")), None),
         };
+        if let (RowResult::Failed(why), true, Some(cause)) = (
+            &mut result.0,
+            scenario.needs_user(),
+            create_user_error.as_deref(),
+        ) {
+            *why = with_create_user_error(why, cause);
+        }
         if let RowResult::Failed(why) = &result.0 {
             eprintln!("{name}: validation failed, not measured: {why}");
         }
@@ -244,23 +292,80 @@ async fn run(args: Args) -> Result<bool> {
         .all(|r| matches!(r.result, RowResult::Measured(_))))
 }
 
-/// One query for the ids every scenario needs.
-async fn discover(client: &reqwest::Client, graphql_url: &str) -> Result<scenarios::Ids> {
+/// A failed user scenario's reason, plus why the user may not exist.
+fn with_create_user_error(why: &str, cause: &str) -> String {
+    format!("{why} (creating the user failed earlier: {cause})")
+}
+
+/// POSTs one GraphQL body without a token and returns the parsed JSON; `what`
+/// names the request in errors.
+async fn post_graphql(
+    client: &reqwest::Client,
+    graphql_url: &str,
+    body: String,
+    what: &str,
+) -> Result<serde_json::Value> {
     let resp = client
         .post(graphql_url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(scenarios::discovery_body())
+        .body(body)
         .send()
         .await
-        .context("discovery request failed")?;
+        .with_context(|| format!("{what} request failed"))?;
     let status = resp.status();
-    let text = resp.text().await.context("reading discovery body")?;
+    let text = resp
+        .text()
+        .await
+        .with_context(|| format!("reading {what} body"))?;
     if !status.is_success() {
-        bail!("discovery: HTTP {status}: {text}");
+        bail!("{what}: HTTP {status}: {text}");
     }
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("discovery: invalid JSON: {text}"))?;
+    serde_json::from_str(&text).with_context(|| format!("{what}: invalid JSON: {text}"))
+}
+
+/// One query for the ids every scenario needs.
+async fn discover(client: &reqwest::Client, graphql_url: &str) -> Result<scenarios::Ids> {
+    let value = post_graphql(
+        client,
+        graphql_url,
+        scenarios::discovery_body(),
+        "discovery",
+    )
+    .await?;
     scenarios::parse_discovery(&value).context("discovery")
+}
+
+/// Logs the bench user in once and returns the access token.
+async fn login(client: &reqwest::Client, graphql_url: &str, creds: &Credentials) -> Result<String> {
+    let value = post_graphql(client, graphql_url, scenarios::login_body(creds), "login").await?;
+    scenarios::parse_login(&value)
+}
+
+/// The fixed request of one scenario; for `point-auth` this logs in first and
+/// carries the fresh access token as a bearer token.
+async fn prepare_target(
+    client: &reqwest::Client,
+    graphql_url: &str,
+    scenario: Scenario,
+    ids: &scenarios::Ids,
+    series_end: DateTime<Utc>,
+    creds: &Credentials,
+) -> Result<Target> {
+    let body = scenarios::request_body(scenario, ids, series_end, creds)?;
+    let authorization = match scenario {
+        Scenario::PointAuth => {
+            let token = login(client, graphql_url, creds)
+                .await
+                .with_context(|| format!("logging in as `{}`", creds.username))?;
+            Some(load::bearer(&token)?)
+        }
+        _ => None,
+    };
+    Ok(Target {
+        url: graphql_url.to_string(),
+        body,
+        authorization,
+    })
 }
 
 /// Validates, then loads one scenario while sampling the server's RSS.
@@ -269,9 +374,10 @@ async fn run_scenario(
     target: Arc<Target>,
     cfg: LoadConfig,
     pid: Option<u32>,
-    name: &str,
+    scenario: Scenario,
 ) -> Result<(RowResult, Option<u64>)> {
-    if let Err(e) = load::validate(client, &target).await {
+    let name = scenario.name();
+    if let Err(e) = load::validate(client, &target, scenario).await {
         return Ok((RowResult::Failed(format!("{e:#}")), None));
     }
     eprintln!(
@@ -296,6 +402,8 @@ async fn run_scenario(
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory as _;
+
     use super::*;
 
     #[test]
@@ -313,6 +421,66 @@ mod tests {
         assert!(Args::try_parse_from(["bench", "--server-env", "=v"]).is_err());
         assert!(Args::try_parse_from(["bench", "--connections", "0"]).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn default_scenarios_and_bench_user() -> Result<()> {
+        let args = Args::try_parse_from(["bench"])?;
+        assert_eq!(
+            args.scenarios,
+            [
+                Scenario::Point,
+                Scenario::PointAuth,
+                Scenario::Line,
+                Scenario::Plant,
+                Scenario::Series,
+                Scenario::Login,
+            ]
+        );
+        assert_eq!(args.user, "bench");
+        assert_eq!(args.password, "bench-password-0123");
+        assert!(args.server_env.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn user_scenarios_and_credentials_parse() -> Result<()> {
+        let args = Args::try_parse_from([
+            "bench",
+            "--scenarios",
+            "login,point-auth,point",
+            "--user",
+            "loadtest",
+            "--password",
+            "another-password-42",
+        ])?;
+        assert_eq!(
+            args.scenarios,
+            [Scenario::Login, Scenario::PointAuth, Scenario::Point]
+        );
+        assert_eq!(args.user, "loadtest");
+        assert_eq!(args.password, "another-password-42");
+        assert!(Args::try_parse_from(["bench", "--scenarios", "point_auth"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--scenarios", "auth"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn help_documents_the_login_rate_limit() {
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("point-auth"));
+        assert!(help.contains("login rate limit"));
+        assert!(help.contains("SF_RATE_LIMIT=off"));
+        assert!(help.contains("--user"));
+        assert!(help.contains("--password"));
+    }
+
+    #[test]
+    fn create_user_error_is_appended() {
+        assert_eq!(
+            with_create_user_error("GraphQL errors: x", "exited with 1"),
+            "GraphQL errors: x (creating the user failed earlier: exited with 1)"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The GraphQL queries the harness drives, the id discovery that feeds them,
-//! and the one-shot validation that guards against benchmarking a broken query.
+//! the bench user's login, and the one-shot validation that guards against
+//! benchmarking a broken query.
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Duration as ChronoDuration, SecondsFormat, Utc};
@@ -11,29 +12,44 @@ use serde_json::{Value, json};
 pub enum Scenario {
     /// One equipment with its sensors and their latest reading.
     Point,
+    /// `point` with `Authorization: Bearer <token>` of the bench user (one login before).
+    #[value(name = "point-auth")]
+    PointAuth,
     /// One line: its equipment tree plus its open alarms.
     Line,
     /// The whole plant tree with latest readings (the N+1 stress case).
     Plant,
     /// Bucketed history for 10 sensors over 6 hours.
     Series,
+    /// The `login` mutation of the bench user (argon2id verification + session insert);
+    /// capped by the server's login rate limit unless that is off.
+    Login,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Point,
+        Scenario::PointAuth,
         Scenario::Line,
         Scenario::Plant,
         Scenario::Series,
+        Scenario::Login,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Point => "point",
+            Scenario::PointAuth => "point-auth",
             Scenario::Line => "line",
             Scenario::Plant => "plant",
             Scenario::Series => "series",
+            Scenario::Login => "login",
         }
+    }
+
+    /// Whether the scenario logs in as the bench user (so the user must exist).
+    pub fn needs_user(self) -> bool {
+        matches!(self, Scenario::PointAuth | Scenario::Login)
     }
 }
 
@@ -56,10 +72,20 @@ const SERIES_QUERY: &str = "query Series($ids: [ID!]!, $from: DateTime!, $to: Da
      readingSeries(sensorIds: $ids, from: $from, to: $to, maxPoints: 500, aggs: [AVG, MIN, MAX]) \
      { sensorId bucketSeconds points { ts avg min max } } }";
 
+const LOGIN_MUTATION: &str = "mutation($u: String!, $p: String!) { \
+     login(input: {username: $u, password: $p}) { accessToken } }";
+
 /// How many sensors the `series` scenario asks for at once.
 const SERIES_SENSORS: usize = 10;
 /// Width of the `series` window; the seed writes 24 h, so 6 h stays inside it.
 const SERIES_WINDOW_HOURS: i64 = 6;
+
+/// The account `point-auth` and `login` log in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
 
 /// Ids found in the seeded data, used as query variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +144,39 @@ pub fn rfc3339(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Builds the request body for a scenario. `series_end` is the `to` bound.
-pub fn request_body(scenario: Scenario, ids: &Ids, series_end: DateTime<Utc>) -> Result<String> {
+/// The JSON body of the bench user's `login` mutation.
+pub fn login_body(creds: &Credentials) -> String {
+    json!({
+        "query": LOGIN_MUTATION,
+        "variables": { "u": creds.username, "p": creds.password },
+    })
+    .to_string()
+}
+
+/// The access token of a `login` response; errors unless it is a non-empty string.
+pub fn parse_login(resp: &Value) -> Result<String> {
+    check_graphql_ok(resp)?;
+    match resp.pointer("/data/login/accessToken") {
+        Some(Value::String(token)) if !token.is_empty() => Ok(token.clone()),
+        Some(Value::String(_)) => bail!("login returned an empty accessToken: {resp}"),
+        _ => bail!("login returned no accessToken: {resp}"),
+    }
+}
+
+/// Builds the request body for a scenario. `series_end` is the `to` bound;
+/// `creds` is used by `login`.
+pub fn request_body(
+    scenario: Scenario,
+    ids: &Ids,
+    series_end: DateTime<Utc>,
+    creds: &Credentials,
+) -> Result<String> {
     let body = match scenario {
-        Scenario::Point => json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } }),
+        // Same body: the two rows differ only in the Authorization header.
+        Scenario::Point | Scenario::PointAuth => {
+            json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
+        }
+        Scenario::Login => return Ok(login_body(creds)),
         Scenario::Line => json!({ "query": LINE_QUERY, "variables": { "id": ids.line } }),
         Scenario::Plant => json!({ "query": PLANT_QUERY }),
         Scenario::Series => {
@@ -171,6 +226,16 @@ pub fn validate_response(resp: &Value) -> Result<()> {
     Ok(())
 }
 
+/// [`validate_response`] plus what one scenario specifically needs: `login`
+/// must hand out a non-null `login.accessToken`.
+pub fn validate_scenario_response(scenario: Scenario, resp: &Value) -> Result<()> {
+    validate_response(resp)?;
+    if scenario == Scenario::Login {
+        parse_login(resp)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +245,13 @@ mod tests {
             line: "L1".into(),
             equipment: "E1".into(),
             sensors: vec!["S1".into(), "S2".into()],
+        }
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            username: "bench".into(),
+            password: "pa\"ss word".into(),
         }
     }
 
@@ -211,7 +283,8 @@ mod tests {
     #[test]
     fn series_body_spans_six_hours() -> Result<()> {
         let end = DateTime::parse_from_rfc3339("2025-01-02T12:00:00Z")?.with_timezone(&Utc);
-        let body: Value = serde_json::from_str(&request_body(Scenario::Series, &ids(), end)?)?;
+        let body: Value =
+            serde_json::from_str(&request_body(Scenario::Series, &ids(), end, &creds())?)?;
         let vars = &body["variables"];
         assert_eq!(vars["from"], json!("2025-01-02T06:00:00Z"));
         assert_eq!(vars["to"], json!("2025-01-02T12:00:00Z"));
@@ -223,7 +296,7 @@ mod tests {
     fn series_without_sensors_is_refused() {
         let mut no_sensors = ids();
         no_sensors.sensors.clear();
-        assert!(request_body(Scenario::Series, &no_sensors, Utc::now()).is_err());
+        assert!(request_body(Scenario::Series, &no_sensors, Utc::now(), &creds()).is_err());
     }
 
     #[test]
@@ -234,5 +307,72 @@ mod tests {
         assert!(validate_response(&json!({ "data": { "a": null } })).is_err());
         assert!(validate_response(&json!({ "data": null })).is_err());
         assert!(validate_response(&json!({})).is_err());
+    }
+
+    #[test]
+    fn login_body_carries_credentials_as_variables() -> Result<()> {
+        let body: Value = serde_json::from_str(&login_body(&creds()))?;
+        let query = body["query"].as_str().unwrap_or_default();
+        assert!(query.starts_with("mutation($u: String!, $p: String!)"));
+        assert!(query.contains("login(input: {username: $u, password: $p}) { accessToken }"));
+        // Credentials travel as variables, JSON-escaped, never spliced into the query.
+        assert_eq!(
+            body["variables"],
+            json!({ "u": "bench", "p": "pa\"ss word" })
+        );
+        let via_scenario = request_body(Scenario::Login, &ids(), Utc::now(), &creds())?;
+        assert_eq!(via_scenario, login_body(&creds()));
+        Ok(())
+    }
+
+    #[test]
+    fn point_auth_body_is_the_point_body() -> Result<()> {
+        let now = Utc::now();
+        let point = request_body(Scenario::Point, &ids(), now, &creds())?;
+        let auth = request_body(Scenario::PointAuth, &ids(), now, &creds())?;
+        assert_eq!(point, auth);
+        let body: Value = serde_json::from_str(&auth)?;
+        assert_eq!(body["variables"], json!({ "id": "E1" }));
+        Ok(())
+    }
+
+    #[test]
+    fn scenario_names_and_user_needs() {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            ["point", "point-auth", "line", "plant", "series", "login"]
+        );
+        for s in Scenario::ALL {
+            // The table name is the name `--scenarios` accepts.
+            assert_eq!(Scenario::from_str(s.name(), false).ok(), Some(s));
+        }
+        let needing: Vec<Scenario> = Scenario::ALL
+            .into_iter()
+            .filter(|s| s.needs_user())
+            .collect();
+        assert_eq!(needing, [Scenario::PointAuth, Scenario::Login]);
+    }
+
+    #[test]
+    fn login_response_needs_an_access_token() {
+        let ok = json!({ "data": { "login": { "accessToken": "tok" } } });
+        assert_eq!(parse_login(&ok).ok().as_deref(), Some("tok"));
+        assert!(validate_scenario_response(Scenario::Login, &ok).is_ok());
+
+        // A non-null `login` with a null token passes the generic check but not this one.
+        let null_token = json!({ "data": { "login": { "accessToken": null } } });
+        assert!(validate_response(&null_token).is_ok());
+        assert!(validate_scenario_response(Scenario::Login, &null_token).is_err());
+        assert!(validate_scenario_response(Scenario::Point, &null_token).is_ok());
+
+        let empty = json!({ "data": { "login": { "accessToken": "" } } });
+        assert!(parse_login(&empty).is_err());
+        let no_field = json!({ "data": { "login": {} } });
+        assert!(parse_login(&no_field).is_err());
+        let refused = json!({ "data": null, "errors": [{ "message": "invalid credentials" }] });
+        let err = parse_login(&refused).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("invalid credentials")));
+        assert!(validate_scenario_response(Scenario::Login, &refused).is_err());
     }
 }

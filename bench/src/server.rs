@@ -1,6 +1,7 @@
 //! Everything that touches the server process and its database from the
-//! outside: creating the database, seeding, spawning `serve`, waiting for
-//! readiness, sampling RSS from `/proc`, and killing the child on every exit path.
+//! outside: creating the database, seeding, creating the bench user, spawning
+//! `serve`, waiting for readiness, sampling RSS from `/proc`, and killing the
+//! child on every exit path.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -9,8 +10,26 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::scenarios::Credentials;
+
 /// How often the RSS sampler polls `/proc/<pid>/status`.
 const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(200);
+
+/// Environment the spawned server gets unless `--server-env` sets the same key:
+/// rate limits off, or `login` would measure the limiter's refusals (60 logins
+/// a minute per IP, 10 per user) and a long run could trip the per-user quota.
+pub const DEFAULT_SERVER_ENV: &[(&str, &str)] = &[("SF_RATE_LIMIT", "off")];
+
+/// The spawned server's extra environment: [`DEFAULT_SERVER_ENV`] for every
+/// key the user did not set, then the user's `--server-env` pairs in order.
+pub fn server_env(user: &[(String, String)]) -> Vec<(String, String)> {
+    DEFAULT_SERVER_ENV
+        .iter()
+        .filter(|(key, _)| !user.iter().any(|(k, _)| k == key))
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .chain(user.iter().cloned())
+        .collect()
+}
 
 /// The parts of a database URL needed to drive `psql`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +189,46 @@ pub async fn seed(bin: &str, database_url: &str, tier: &str) -> Result<Duration>
     Ok(started.elapsed())
 }
 
+/// Runs `<bin> create-user --username <user> --role admin` with the password in
+/// `SF_NEW_USER_PASSWORD`. Fails when the CLI does, e.g. because the user
+/// already exists; the caller then finds out by logging in.
+pub async fn create_user(bin: &str, database_url: &str, creds: &Credentials) -> Result<()> {
+    let out = tokio::process::Command::new(bin)
+        .args([
+            "create-user",
+            "--username",
+            &creds.username,
+            "--role",
+            "admin",
+        ])
+        .env("DATABASE_URL", database_url)
+        .env("SF_NEW_USER_PASSWORD", &creds.password)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .with_context(|| format!("spawning {bin} create-user"))?;
+    // Keep stdout clean for the results table; the CLI's own output goes to stderr.
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        if !text.trim().is_empty() {
+            eprintln!("{}", text.trim_end());
+        }
+    }
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        bail!(
+            "{bin} create-user --username {} exited with {}{}",
+            creds.username,
+            out.status,
+            last.map(|l| format!(": {}", l.trim())).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 /// Owns the spawned server; dropping it kills the process so that an error or
 /// Ctrl-C anywhere in the run never leaves a server holding the port.
 pub struct ServerGuard {
@@ -196,6 +255,9 @@ impl ServerGuard {
             .env("SF_SEED", "none")
             .env("SF_SIMULATOR", "off")
             .env("RUST_LOG", "warn")
+            // The harness measures throughput from one address: rate limits would measure
+            // themselves (`--server-env SF_RATE_LIMIT=on` to include them).
+            .env("SF_RATE_LIMIT", "off")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr()));
@@ -338,6 +400,25 @@ mod tests {
         );
         assert_eq!(parse_pg_url("sqlite://bench.db?mode=rwc"), None);
         assert_eq!(parse_pg_url("postgres://host/"), None);
+    }
+
+    #[test]
+    fn server_env_defaults_yield_to_the_user() {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(server_env(&[]), [pair("SF_RATE_LIMIT", "off")]);
+        let user = [pair("SF_LOADER_DELAY_US", "1000")];
+        assert_eq!(
+            server_env(&user),
+            [
+                pair("SF_RATE_LIMIT", "off"),
+                pair("SF_LOADER_DELAY_US", "1000")
+            ]
+        );
+        let user = [pair("A", "1"), pair("SF_RATE_LIMIT", "on")];
+        assert_eq!(server_env(&user), user);
+        // Only the exact key overrides; the per-class quotas are separate variables.
+        let user = [pair("SF_RATE_LIMIT_LOGIN_IP", "1000/1,1000")];
+        assert_eq!(server_env(&user).len(), 2);
     }
 
     #[test]
