@@ -60,6 +60,10 @@ pub enum AppError {
         field: Option<&'static str>,
     },
     Conflict(String),
+    /// A rate limit refused the operation; the same operation may run after `retry_after`.
+    RateLimited {
+        retry_after: std::time::Duration,
+    },
     Db(DbErr),
     Internal(anyhow::Error),
 }
@@ -111,6 +115,10 @@ impl AppError {
             Self::Forbidden(m) | Self::Conflict(m) => m.clone(),
             Self::NotFound { entity, id } => format!("{entity} {id} not found"),
             Self::BadInput { message, .. } => message.clone(),
+            Self::RateLimited { retry_after } => format!(
+                "rate limit exceeded: retry in {} s",
+                whole_seconds(*retry_after)
+            ),
             Self::Db(_) | Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -132,9 +140,15 @@ impl AppError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Db(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
+}
+
+/// A wait in whole seconds, rounded up (as in `Retry-After`; never 0 for a real wait).
+pub fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Maps constraint violations of a write to client errors; everything else stays internal.
@@ -237,6 +251,9 @@ impl ErrorExtensions for AppError {
             } = self
             {
                 ext.set("field", *field);
+            }
+            if let Self::RateLimited { retry_after } = self {
+                ext.set("retryAfter", whole_seconds(*retry_after));
             }
         })
     }

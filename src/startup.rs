@@ -189,9 +189,39 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
         .with_state(state);
-    Router::new()
-        .merge(graphql_routes)
-        .merge(ops)
+    let hsts = (config.server.hsts_max_age > 0).then(|| {
+        HeaderValue::from_str(&format!(
+            "max-age={}; includeSubDomains",
+            config.server.hsts_max_age
+        ))
+    });
+    let mut router = Router::new().merge(graphql_routes).merge(ops);
+    if let Some(cors) = cors_layer(&config.server.cors_origins) {
+        router = router.layer(cors);
+    }
+    if let Some(Ok(hsts)) = hsts {
+        router = router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let hsts = hsts.clone();
+                async move {
+                    // The server speaks plain HTTP behind a TLS proxy; HSTS is only meaningful
+                    // (and only honoured by browsers) on responses that travelled over HTTPS.
+                    let https = req
+                        .headers()
+                        .get("x-forwarded-proto")
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+                    let mut response = next.run(req).await;
+                    if https {
+                        response
+                            .headers_mut()
+                            .insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+                    }
+                    response
+                }
+            },
+        ));
+    }
+    router
         .layer(CompressionLayer::new().compress_when(SizeAbove::new(
             config.server.compression_min_bytes,
         )))
@@ -215,4 +245,42 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// CORS for browser clients on other origins (`SF_CORS_ORIGINS`); none configured, no layer:
+/// only same-origin pages can call the API. Bearer tokens, not cookies, so no credentials.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                REQUEST_ID,
+            ])
+            .expose_headers([
+                REQUEST_ID,
+                header::RETRY_AFTER,
+                HeaderName::from_static("ratelimit-limit"),
+                HeaderName::from_static("ratelimit-remaining"),
+                HeaderName::from_static("ratelimit-reset"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }

@@ -2,7 +2,10 @@
 
 use std::{sync::Arc, time::Instant};
 
-use crate::{auth::session::Authenticator, config::Config, db::Db, telemetry::Metrics};
+use crate::{
+    auth::session::Authenticator, config::Config, db::Db, security::ratelimit::RateLimiter,
+    telemetry::Metrics,
+};
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -15,6 +18,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Token keys and the session cache.
     pub auth: Arc<Authenticator>,
+    /// Redis, when `REDIS_URL` is set.
+    pub redis: Option<fred::clients::Pool>,
+    /// Rate limits (in Redis when there is one).
+    pub limiter: Arc<RateLimiter>,
     /// This instance's id (host and pid), as shown in metrics.
     pub instance_id: Arc<str>,
     /// When the instance started.
@@ -22,12 +29,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects the database and assembles the state.
+    /// Connects the database (and Redis, when configured) and assembles the state.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new());
         let db = Db::connect(&config.database, metrics.clone()).await?;
+        let redis = crate::redis::connect(&config.redis).await?;
+        let limiter = RateLimiter::new(
+            config.rate_limit.clone(),
+            redis
+                .clone()
+                .map(|pool| (pool, config.redis.prefix.as_str(), config.redis.timeout)),
+            metrics.clone(),
+        );
         Ok(Self {
             auth: Arc::new(Authenticator::new(&config.auth)),
+            redis,
+            limiter: Arc::new(limiter),
             config: Arc::new(config),
             db,
             metrics,

@@ -255,9 +255,6 @@ impl ServerGuard {
             .env("SF_SEED", "none")
             .env("SF_SIMULATOR", "off")
             .env("RUST_LOG", "warn")
-            // The harness measures throughput from one address: rate limits would measure
-            // themselves (`--server-env SF_RATE_LIMIT=on` to include them).
-            .env("SF_RATE_LIMIT", "off")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr()));

@@ -9,6 +9,8 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use secrecy::SecretString;
 
+use crate::security::{client_ip::TrustedProxies, ratelimit::Quota};
+
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
 
 /// The whole configuration, one struct per concern.
@@ -20,6 +22,8 @@ pub struct Config {
     pub demo: DemoConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub redis: RedisConfig,
+    pub rate_limit: RateLimitConfig,
 }
 
 /// The development-only JWT secret; production refuses to start with it.
@@ -47,6 +51,43 @@ pub struct AuthConfig {
     pub failure_window: Duration,
     /// `SF_LOCKOUT_S`: how long a locked account stays locked.
     pub lockout: Duration,
+    /// `SF_LOGIN_IP_MAX_FAILURES`: failed logins from one client IP within the window after
+    /// which that IP may not log in until its failures age out of the window.
+    pub ip_max_failures: u64,
+    /// `SF_LOGIN_IP_MAX_USERNAMES`: distinct usernames failing from one IP within the window
+    /// that make a `many_usernames_from_ip` event (credential stuffing).
+    pub ip_max_usernames: u64,
+}
+
+/// Redis, used when `REDIS_URL` is set (rate limits now; the cache and event bus later).
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// `REDIS_URL`: `redis://[:password@]host:6379[/db]`; unset keeps everything in-process.
+    pub url: Option<SecretString>,
+    /// `REDIS_POOL_SIZE`: connections in the pool.
+    pub pool_size: usize,
+    /// `SF_REDIS_PREFIX`: prefix of every key this server writes (instances sharing limits
+    /// share it; tests use one each).
+    pub prefix: String,
+    /// `REDIS_TIMEOUT_MS`: connect and command timeout; a slower Redis counts as down.
+    pub timeout: Duration,
+}
+
+/// Rate limits: one quota per class (`COUNT/PERIOD,BURST`, see `security::ratelimit`).
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    /// `SF_RATE_LIMIT`: `on` (default) or `off`.
+    pub enabled: bool,
+    /// `SF_RATE_LIMIT_ANONYMOUS`: callers without a token, per client IP, 1 unit an operation.
+    pub anonymous: Quota,
+    /// `SF_RATE_LIMIT_USER`: logged-in users, per user, charged the operation's complexity.
+    pub user: Quota,
+    /// `SF_RATE_LIMIT_GATEWAY`: gateway accounts, per account, charged the complexity.
+    pub gateway: Quota,
+    /// `SF_RATE_LIMIT_LOGIN_IP`: login attempts per client IP.
+    pub login_ip: Quota,
+    /// `SF_RATE_LIMIT_LOGIN_USER`: login attempts per username.
+    pub login_user: Quota,
 }
 
 /// `development` (friendly defaults) or `production` (hardened defaults).
@@ -63,6 +104,13 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// `SF_ENV`.
     pub env: Environment,
+    /// `SF_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser
+    /// (`*` for any); empty (default) sends no CORS headers, so only same-origin pages can.
+    pub cors_origins: Vec<String>,
+    /// `SF_HSTS_MAX_AGE_S`: `Strict-Transport-Security` max-age sent on requests that came
+    /// over HTTPS (`X-Forwarded-Proto: https` from the TLS proxy); 0 turns it off. Default
+    /// one year in production, 0 in development.
+    pub hsts_max_age: u64,
     /// `SF_GRAPHIQL`: serve GraphiQL at `/graphiql` (default: on in development).
     pub graphiql: bool,
     /// `SF_INTROSPECTION`: allow schema introspection (default: on in development).
@@ -78,6 +126,8 @@ pub struct ServerConfig {
     pub compression_min_bytes: u16,
     /// `SF_SHUTDOWN_GRACE_S`: how long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// `SF_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` is believed (default: none).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Database pool settings.
@@ -143,6 +193,35 @@ pub struct LogConfig {
     pub json: bool,
 }
 
+/// Parses `SF_CORS_ORIGINS`: `*`, or origins like `https://dash.plant.local` (scheme, host,
+/// optional port; no path).
+fn cors_origins(value: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let valid = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && origin.split("://").nth(1).is_some_and(|rest| {
+                        !rest.is_empty()
+                            && !rest.contains('/')
+                            && !rest.contains(char::is_whitespace)
+                    }));
+            if valid {
+                Ok(origin.to_owned())
+            } else {
+                anyhow::bail!(
+                    "SF_CORS_ORIGINS: `{origin}` is not an origin like https://host[:port] or *"
+                )
+            }
+        })
+        .collect()
+}
+
 impl Config {
     /// Reads the process environment (after `.env`, when present).
     pub fn from_env() -> anyhow::Result<Self> {
@@ -178,6 +257,9 @@ impl Config {
             server: ServerConfig {
                 bind: env.parse_or("SF_BIND", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
                 env: environment,
+                cors_origins: cors_origins(env.get("SF_CORS_ORIGINS").as_deref())?,
+                hsts_max_age: env
+                    .parse_or("SF_HSTS_MAX_AGE_S", if dev { 0 } else { 31_536_000 })?,
                 graphiql: env.parse_or("SF_GRAPHIQL", Flag(dev))?.0,
                 introspection: env.parse_or("SF_INTROSPECTION", Flag(dev))?.0,
                 expose_sql_count: env.parse_or("SF_EXPOSE_SQL_COUNT", Flag(dev))?.0,
@@ -187,6 +269,7 @@ impl Config {
                 ),
                 compression_min_bytes: env.parse_or("SF_COMPRESSION_MIN_BYTES", 1024)?,
                 shutdown_grace: Duration::from_secs(env.parse_or("SF_SHUTDOWN_GRACE_S", 10)?),
+                trusted_proxies: env.parse_or("SF_TRUSTED_PROXIES", TrustedProxies::default())?,
             },
             database: DatabaseConfig {
                 url: SecretString::from(url),
@@ -247,7 +330,25 @@ impl Config {
                     max_failures: env.parse_or("SF_LOGIN_MAX_FAILURES", 5)?,
                     failure_window: Duration::from_secs(env.parse_or("SF_LOGIN_WINDOW_S", 900)?),
                     lockout: Duration::from_secs(env.parse_or("SF_LOCKOUT_S", 900)?),
+                    ip_max_failures: env.parse_or("SF_LOGIN_IP_MAX_FAILURES", 20)?,
+                    ip_max_usernames: env.parse_or("SF_LOGIN_IP_MAX_USERNAMES", 5)?,
                 }
+            },
+            redis: RedisConfig {
+                url: env.get("REDIS_URL").map(SecretString::from),
+                pool_size: env.parse_or("REDIS_POOL_SIZE", 8)?,
+                prefix: env
+                    .get("SF_REDIS_PREFIX")
+                    .unwrap_or_else(|| "sf:".to_owned()),
+                timeout: Duration::from_millis(env.parse_or("REDIS_TIMEOUT_MS", 250)?),
+            },
+            rate_limit: RateLimitConfig {
+                enabled: env.parse_or("SF_RATE_LIMIT", Flag(true))?.0,
+                anonymous: env.parse_or("SF_RATE_LIMIT_ANONYMOUS", quota(20, 1, 200))?,
+                user: env.parse_or("SF_RATE_LIMIT_USER", quota(50_000, 1, 1_000_000))?,
+                gateway: env.parse_or("SF_RATE_LIMIT_GATEWAY", quota(200, 1, 5_000))?,
+                login_ip: env.parse_or("SF_RATE_LIMIT_LOGIN_IP", quota(60, 60, 60))?,
+                login_user: env.parse_or("SF_RATE_LIMIT_LOGIN_USER", quota(10, 60, 10))?,
             },
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
@@ -276,6 +377,15 @@ impl Config {
     }
 }
 
+/// `count` units per `period_s` seconds, `burst` at once.
+fn quota(count: u64, period_s: u64, burst: u64) -> Quota {
+    Quota {
+        count,
+        period: Duration::from_secs(period_s),
+        burst,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +396,22 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_source(&MapEnv(map))
+    }
+
+    #[test]
+    fn cors_origins_are_checked() {
+        assert_eq!(cors_origins(None).ok(), Some(vec![]));
+        assert_eq!(
+            cors_origins(Some(" https://a.example:8443 , http://b ")).ok(),
+            Some(vec![
+                "https://a.example:8443".to_owned(),
+                "http://b".to_owned()
+            ])
+        );
+        assert_eq!(cors_origins(Some("*")).ok(), Some(vec!["*".to_owned()]));
+        for bad in ["a.example", "https://a.example/path", "ftp://x", "https://"] {
+            assert!(cors_origins(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -303,6 +429,35 @@ mod tests {
         let err = config(&[("DB_MAX_CONNECTIONS", "-3")]).expect_err("bad pool");
         assert!(err.to_string().contains("DB_MAX_CONNECTIONS"), "{err}");
         assert!(config(&[("SF_ENV", "staging")]).is_err());
+    }
+
+    #[test]
+    fn rate_limits_and_redis_read_their_variables() {
+        let c = config(&[]).expect("defaults");
+        assert!(c.rate_limit.enabled && c.redis.url.is_none());
+        assert_eq!(c.redis.prefix, "sf:");
+        assert!(c.server.trusted_proxies.is_empty());
+        let c = config(&[
+            ("SF_RATE_LIMIT", "off"),
+            ("SF_RATE_LIMIT_USER", "10/s,100"),
+            ("SF_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ])
+        .expect("set");
+        assert!(!c.rate_limit.enabled && c.redis.url.is_some());
+        assert_eq!(
+            (c.rate_limit.user.count, c.rate_limit.user.burst),
+            (10, 100)
+        );
+        assert!(!c.server.trusted_proxies.is_empty());
+        for (name, bad) in [
+            ("SF_RATE_LIMIT_LOGIN_IP", "often"),
+            ("SF_TRUSTED_PROXIES", "proxy.local"),
+            ("SF_RATE_LIMIT", "maybe"),
+        ] {
+            let err = config(&[(name, bad)]).expect_err(name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -21,10 +21,13 @@ use axum::{
     response::{Html, IntoResponse, Response as HttpResponse},
 };
 
-use super::{AppSchema, loaders::Loaders};
+use super::{AppSchema, loaders::Loaders, ratelimit::RateLimitOutcome};
 use crate::{
-    db::StatementCounter, error::ErrorCode, security::audit as audit_trail,
-    service::session::ClientInfo, state::AppState,
+    db::StatementCounter,
+    error::ErrorCode,
+    security::{audit as audit_trail, client_ip::client_ip},
+    service::session::ClientInfo,
+    state::AppState,
 };
 
 /// What the GraphQL routes share.
@@ -165,10 +168,8 @@ async fn execute(
         .scope(state.auth.caller(&state.db.write, authorization))
         .await;
     let caller = Arc::new(caller);
-    let client = ClientInfo {
-        ip: Some(peer.ip().to_string()),
-        user_agent: header(headers, header::USER_AGENT).map(str::to_owned),
-    };
+    let client = client_info(state, peer, headers);
+    let rate_limits = RateLimitOutcome::default();
     let requests = match batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(list) => {
@@ -236,7 +237,8 @@ async fn execute(
         let request = request
             .data((*caller).clone())
             .data(loaders)
-            .data(client.clone());
+            .data(client.clone())
+            .data(rate_limits.clone());
         let run = counter.scope(http.schema.execute(request));
         let response = match tokio::time::timeout(state.config.server.request_timeout, run).await {
             Ok(response) => response,
@@ -277,7 +279,11 @@ async fn execute(
         tracing::debug!(statements, "SQL statements for this request");
     }
     let request_error = single && responses.iter().all(is_request_error);
-    let status = if media == GRAPHQL_RESPONSE_JSON && request_error {
+    // 429 only when nothing ran: a client retrying the whole request then repeats nothing.
+    let rate_limited = responses.iter().all(is_rate_limited);
+    let status = if rate_limited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if media == GRAPHQL_RESPONSE_JSON && request_error {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -288,6 +294,7 @@ async fn execute(
         Some(BatchResponse::Batch(responses))
     };
     let mut response = json_response(status, media, &body);
+    rate_limits.write_headers(response.headers_mut(), rate_limited);
     if state.config.server.expose_sql_count {
         response
             .headers_mut()
@@ -299,6 +306,28 @@ async fn execute(
 /// A response whose operation never executed: no data, only errors.
 fn is_request_error(response: &Response) -> bool {
     matches!(response.data, async_graphql::Value::Null) && !response.errors.is_empty()
+}
+
+/// A response whose operation a rate limit refused (before it ran, or `login` at its start).
+fn is_rate_limited(response: &Response) -> bool {
+    is_request_error(response)
+        && response.errors.iter().any(|err| {
+            err.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| {
+                    *code == async_graphql::Value::from(ErrorCode::RateLimited.as_str())
+                })
+        })
+}
+
+/// Where the request came from: the peer, or the client behind a trusted proxy.
+fn client_info(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> ClientInfo {
+    let ip = client_ip(peer.ip(), headers, &state.config.server.trusted_proxies);
+    ClientInfo {
+        ip: Some(ip.to_string()),
+        user_agent: header(headers, header::USER_AGENT).map(str::to_owned),
+    }
 }
 
 /// Gives every error a code: those raised by the library (syntax, validation, variable
@@ -396,10 +425,13 @@ pub async fn graphiql() -> Html<String> {
 /// `GET /graphql/ws`: `graphql-transport-ws` and the legacy `graphql-ws` protocol.
 pub async fn websocket(
     State(http): State<GraphqlHttp>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> HttpResponse {
     let GraphqlHttp { state, schema } = http;
+    let client = client_info(&state, peer, &headers);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
@@ -430,6 +462,7 @@ pub async fn websocket(
                         &state.config.graphql,
                     ));
                     data.insert((*caller).clone());
+                    data.insert(client);
                     Ok(data)
                 })
                 .serve()

@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod plant;
 pub mod prefetch;
 pub mod production;
+pub mod ratelimit;
 pub mod root;
 pub mod telemetry;
 
@@ -43,6 +44,9 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
             .limit_recursive_depth(64);
         if !state.config.server.introspection {
             builder = builder.disable_introspection();
+        }
+        if state.limiter.enabled() {
+            builder = builder.extension(ratelimit::RateLimitExtension);
         }
         builder = builder.data(state);
     }

@@ -25,6 +25,19 @@ pub mod kind {
     pub const REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
     /// A session was refreshed from another IP address or user agent.
     pub const SESSION_NEW_CLIENT: &str = "session_new_client";
+    /// A login failed (unknown user, wrong password, inactive or service account); these
+    /// rows are what per-IP failures are counted from.
+    pub const LOGIN_FAILED: &str = "login_failed";
+    /// An IP reached `SF_LOGIN_IP_MAX_FAILURES`: its logins are refused until failures age
+    /// out of the window.
+    pub const IP_BLOCKED: &str = "ip_blocked";
+    /// One IP failed with `SF_LOGIN_IP_MAX_USERNAMES` distinct usernames (credential stuffing).
+    pub const MANY_USERNAMES_FROM_IP: &str = "many_usernames_from_ip";
+    /// A caller was refused an operation for its role (recorded at most once a minute per
+    /// caller and field).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// A rate limit refused a caller (recorded at most once a minute per limited key).
+    pub const RATE_LIMIT_TRIPPED: &str = "rate_limit_tripped";
 }
 
 /// Records one event; `user_id`/`username` when known.

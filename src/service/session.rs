@@ -3,11 +3,11 @@
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use entity::{enums::Role, session, user};
+use entity::{enums::Role, security_event, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -53,6 +53,102 @@ fn truncate(value: Option<String>, max: usize) -> Option<String> {
 }
 
 const BAD_LOGIN: &str = "invalid username or password";
+const IP_BLOCKED: &str = "too many failed logins from this address: try again later";
+
+/// Failed logins from the client's IP within the window: (failures, distinct usernames).
+/// Counted from `security_events`, so every instance sees the same numbers.
+async fn ip_failures(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    ip: &str,
+) -> AppResult<(u64, u64)> {
+    let since =
+        Utc::now() - chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
+    let rows: Vec<Option<String>> = security_event::Entity::find()
+        .select_only()
+        .column(security_event::Column::Username)
+        .filter(security_event::Column::Ip.eq(ip))
+        .filter(security_event::Column::Kind.eq(security::kind::LOGIN_FAILED))
+        .filter(security_event::Column::Ts.gte(since))
+        .limit(10_000)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut names: Vec<&str> = rows.iter().filter_map(|u| u.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok((rows.len() as u64, names.len() as u64))
+}
+
+/// Records a failed login (any cause) and, when this failure crosses a per-IP threshold,
+/// the matching event: `ip_blocked` (logins from the IP refused for now) or
+/// `many_usernames_from_ip` (one address trying many accounts: credential stuffing).
+async fn record_failure(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    username: &str,
+    user_id: Option<i64>,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    security::record(
+        db,
+        security::kind::LOGIN_FAILED,
+        user_id,
+        Some(username),
+        client,
+        serde_json::json!({}),
+    )
+    .await?;
+    let Some(ip) = client.ip.as_deref() else {
+        return Ok(());
+    };
+    let (failures, usernames) = ip_failures(db, auth, ip).await?;
+    if failures == auth.config.ip_max_failures {
+        security::record(
+            db,
+            security::kind::IP_BLOCKED,
+            None,
+            None,
+            client,
+            serde_json::json!({ "failures": failures, "usernames": usernames }),
+        )
+        .await?;
+    }
+    let first_crossing = usernames == auth.config.ip_max_usernames
+        && !names_already_counted(db, auth, ip, username).await?;
+    if first_crossing {
+        security::record(
+            db,
+            security::kind::MANY_USERNAMES_FROM_IP,
+            None,
+            None,
+            client,
+            serde_json::json!({ "failures": failures, "usernames": usernames }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether `username` had failed from `ip` before this failure (then the distinct count did
+/// not just grow, and the threshold was crossed earlier).
+async fn names_already_counted(
+    db: &DatabaseConnection,
+    auth: &Authenticator,
+    ip: &str,
+    username: &str,
+) -> AppResult<bool> {
+    let since =
+        Utc::now() - chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
+    let n = security_event::Entity::find()
+        .filter(security_event::Column::Ip.eq(ip))
+        .filter(security_event::Column::Kind.eq(security::kind::LOGIN_FAILED))
+        .filter(security_event::Column::Username.eq(username))
+        .filter(security_event::Column::Ts.gte(since))
+        .count(db)
+        .await?;
+    Ok(n > 1)
+}
 const LOCKED: &str = "too many failed logins: the account is locked for a while";
 
 /// Counts a failed login of a known user; past the threshold within the window, locks the
@@ -103,6 +199,12 @@ pub async fn login(
     if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
         return Err(AppError::Unauthenticated(BAD_LOGIN));
     }
+    if let Some(ip) = client.ip.as_deref()
+        && ip_failures(db, auth, ip).await?.0 >= auth.config.ip_max_failures
+    {
+        // The password is not checked: an address guessing at many accounts learns nothing.
+        return Err(AppError::Unauthenticated(IP_BLOCKED));
+    }
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(db)
@@ -129,10 +231,14 @@ pub async fn login(
         // Gateway service accounts authenticate with API tokens only.
         Some(user) if password_ok && user.active && user.role != Role::Gateway => user,
         Some(user) => {
+            record_failure(db, auth, username, Some(user.id), &client).await?;
             count_failure(db, auth, user, &client).await?;
             return Err(AppError::Unauthenticated(BAD_LOGIN));
         }
-        None => return Err(AppError::Unauthenticated(BAD_LOGIN)),
+        None => {
+            record_failure(db, auth, username, None, &client).await?;
+            return Err(AppError::Unauthenticated(BAD_LOGIN));
+        }
     };
     let user = if user.failed_logins > 0 || user.locked_until.is_some() {
         let mut active: user::ActiveModel = user.into();

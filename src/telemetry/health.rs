@@ -16,9 +16,15 @@ pub async fn live() -> Response {
 }
 
 /// Ready to serve: the database answers. 503 when it does not, so a load balancer stops
-/// sending traffic here.
+/// sending traffic here. Redis is reported but optional: while it is down the instance still
+/// serves (rate limits fall back to this process).
 pub async fn ready(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
+    let redis = match &state.redis {
+        None => "off",
+        Some(pool) if crate::redis::ping(pool, &state.config.redis).await => "up",
+        Some(_) => "down",
+    };
     match ping {
         Ok(Ok(latency)) => {
             let us = i64::try_from(latency.as_micros()).unwrap_or(i64::MAX);
@@ -28,6 +34,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                 "instance": &*state.instance_id,
                 "uptimeS": state.started_at.elapsed().as_secs(),
                 "database": { "status": "up", "latencyMs": latency.as_secs_f64() * 1000.0 },
+                "redis": { "status": redis },
             }))
             .into_response()
         }
@@ -45,6 +52,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                     "status": "unavailable",
                     "instance": &*state.instance_id,
                     "database": { "status": "down", "error": reason },
+                    "redis": { "status": redis },
                 })),
             )
                 .into_response()

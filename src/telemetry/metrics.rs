@@ -15,6 +15,13 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of the rate-limit counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabels {
+    /// `anonymous`, `user`, `gateway`, `login_ip` or `login_user`.
+    pub class: &'static str,
+}
+
 /// Every metric of one instance.
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +43,10 @@ pub struct Metrics {
     pub readings_ingested: Counter,
     /// Database ping latency of the last readiness check, in microseconds.
     pub db_ping_us: Gauge,
+    /// Operations refused by a rate limit, by class.
+    pub rate_limit_trips: Family<ClassLabels, Counter>,
+    /// Rate-limit checks Redis failed (answered by the in-process limiter instead).
+    pub rate_limit_redis_errors: Counter,
 }
 
 impl Metrics {
@@ -55,6 +66,8 @@ impl Metrics {
         let sql_failed_statements = Counter::default();
         let readings_ingested = Counter::default();
         let db_ping_us = Gauge::default();
+        let rate_limit_trips = Family::<ClassLabels, Counter>::default();
+        let rate_limit_redis_errors = Counter::default();
         registry.register(
             "graphql_requests",
             "GraphQL operations executed",
@@ -100,6 +113,16 @@ impl Metrics {
             "Database ping latency at the last readiness check",
             db_ping_us.clone(),
         );
+        registry.register(
+            "rate_limit_trips",
+            "Operations refused by a rate limit",
+            rate_limit_trips.clone(),
+        );
+        registry.register(
+            "rate_limit_redis_errors",
+            "Rate-limit checks answered in-process because Redis failed",
+            rate_limit_redis_errors.clone(),
+        );
         Self {
             registry,
             graphql_requests,
@@ -111,7 +134,21 @@ impl Metrics {
             sql_duration,
             readings_ingested,
             db_ping_us,
+            rate_limit_trips,
+            rate_limit_redis_errors,
         }
+    }
+
+    /// Counts one operation refused by the rate limit of `class`.
+    pub fn rate_limit_trip(&self, class: &'static str) {
+        self.rate_limit_trips
+            .get_or_create(&ClassLabels { class })
+            .inc();
+    }
+
+    /// Counts one rate-limit check that Redis failed.
+    pub fn rate_limit_redis_error(&self) {
+        self.rate_limit_redis_errors.inc();
     }
 
     /// Records one finished GraphQL request.

@@ -801,3 +801,86 @@ async fn admins_list_and_revoke_sessions_and_ended_ones_are_cleaned_up() {
         "olga's live one and ada's"
     );
 }
+
+/// Events of `kind` in the test's database.
+async fn events(app: &TestApp, kind: &str) -> u64 {
+    entity::security_event::Entity::find()
+        .filter(entity::security_event::Column::Kind.eq(kind))
+        .count(&app.state.db.write)
+        .await
+        .expect("count events")
+}
+
+#[tokio::test]
+async fn failures_from_one_ip_across_usernames_raise_an_event_and_then_block_the_address() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.auth.ip_max_failures = 6;
+        c.auth.ip_max_usernames = 3;
+        c.auth.max_failures = 100;
+    })
+    .await;
+    create_user(&app, "real-user", Role::Viewer, &[]).await;
+    let fail = |name: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .graphql(LOGIN, json!({ "u": name, "p": "wrong password" }))
+                .await;
+            assert_eq!(r.error_code(), "UNAUTHENTICATED");
+        }
+    };
+    // Two usernames: below the stuffing threshold.
+    fail("alice").await;
+    fail("bob").await;
+    fail("alice").await;
+    assert_eq!(events(&app, "login_failed").await, 3);
+    assert_eq!(events(&app, "many_usernames_from_ip").await, 0);
+    // The third distinct username crosses it — once, however often they fail again.
+    fail("carol").await;
+    fail("carol").await;
+    assert_eq!(events(&app, "many_usernames_from_ip").await, 1);
+    assert_eq!(events(&app, "ip_blocked").await, 0);
+    // The sixth failure blocks the address: even the right password is not checked now.
+    fail("real-user").await;
+    assert_eq!(events(&app, "ip_blocked").await, 1);
+    let blocked = app
+        .graphql(LOGIN, json!({ "u": "real-user", "p": PASSWORD }))
+        .await;
+    assert_eq!(blocked.error_code(), "UNAUTHENTICATED");
+    assert!(
+        blocked.error_message().contains("this address"),
+        "{}",
+        blocked.body
+    );
+    assert_eq!(
+        events(&app, "login_failed").await,
+        6,
+        "blocked attempts are not counted"
+    );
+}
+
+#[tokio::test]
+async fn failures_age_out_of_the_window_and_the_address_may_log_in_again() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.auth.ip_max_failures = 2;
+        c.auth.failure_window = std::time::Duration::from_secs(2);
+    })
+    .await;
+    create_user(&app, "patient", Role::Viewer, &[]).await;
+    for _ in 0..2 {
+        let r = app
+            .graphql(LOGIN, json!({ "u": "patient", "p": "nope nope nope" }))
+            .await;
+        assert_eq!(r.error_code(), "UNAUTHENTICATED");
+    }
+    let blocked = app
+        .graphql(LOGIN, json!({ "u": "patient", "p": PASSWORD }))
+        .await;
+    assert!(
+        blocked.error_message().contains("this address"),
+        "{}",
+        blocked.body
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    login(&app, "patient").await;
+}

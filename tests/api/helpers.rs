@@ -2,7 +2,10 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use entity::{enums::Role, user};
@@ -126,6 +129,18 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
 }
 
+/// The Redis every app of the suite uses, when `TEST_REDIS_URL` is set.
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A Redis key prefix no other app of the suite uses.
+pub fn unique_redis_prefix() -> String {
+    format!("sf_test_{}:", uuid::Uuid::new_v4().simple())
+}
+
 async fn create_database() -> (String, TestDb) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
@@ -175,6 +190,12 @@ impl TestApp {
         }
         let (url, db) = create_database().await;
         let mut config = Config::for_database(&url).expect("config");
+        if let Some(redis) = test_redis_url() {
+            // Shared server, own keys: parallel tests never see each other's buckets.
+            config.redis.url = Some(secrecy::SecretString::from(redis));
+            config.redis.prefix = unique_redis_prefix();
+            config.redis.pool_size = 2;
+        }
         tweak(&mut config);
         let state = AppState::build(config).await.expect("state");
         let app = Application::build_with_state(state.clone())
@@ -218,6 +239,23 @@ impl TestApp {
             .await
             .expect("request");
         Self::read(response).await
+    }
+
+    /// POSTs a GraphQL operation with extra request headers.
+    pub async fn graphql_with_headers(
+        &self,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.expect("request")).await
     }
 
     /// POSTs any JSON body to `/graphql`.
@@ -427,4 +465,72 @@ pub async fn insert_user(app: &TestApp, username: &str, role: Role) -> i64 {
     .await
     .expect("insert user")
     .last_insert_id
+}
+
+/// A `redis-server` of a test's own on a free port (never the shared one), killed when
+/// dropped. A test using it fails when `redis-server` is not on PATH.
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Self::start_on(port).await
+    }
+
+    pub async fn start_on(port: u16) -> Self {
+        let port_arg = port.to_string();
+        let child = Command::new("redis-server")
+            .args(["--port", &port_arg, "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("this test needs `redis-server` on PATH");
+        let server = Self {
+            child: Some(child),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "redis-server did not listen");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn freeze(&self) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .expect("kill -STOP");
+        assert!(status.success(), "could not freeze redis-server");
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

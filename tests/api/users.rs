@@ -7,16 +7,12 @@ use crate::helpers::{HOSTILE_STRINGS, SMALL, TestApp, iso, list};
 
 const PASSWORD: &str = "a perfectly fine password";
 
-const CREATE_USER: &str =
-    "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id username role active workshopIds } } }";
-const UPDATE_USER: &str =
-    "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id role active displayName email } } }";
-const SET_WORKSHOPS: &str =
-    "mutation($i: SetUserWorkshopsInput!) { setUserWorkshops(input: $i) { user { id workshopIds } } }";
+const CREATE_USER: &str = "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id username role active workshopIds } } }";
+const UPDATE_USER: &str = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id role active displayName email } } }";
+const SET_WORKSHOPS: &str = "mutation($i: SetUserWorkshopsInput!) { setUserWorkshops(input: $i) { user { id workshopIds } } }";
 const CHANGE_PASSWORD: &str =
     "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { otherSessionsEnded } }";
-const CREATE_TOKEN: &str =
-    "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token apiToken { id workshopId } } }";
+const CREATE_TOKEN: &str = "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token apiToken { id workshopId } } }";
 const INGEST: &str = "mutation($i: IngestReadingsInput!) { ingestReadings(input: $i) { accepted inserted \
     rejected { index code message } } }";
 const WORKSHOPS: &str = "{ workshops(first: 50) { edges { node { id code } } } }";
@@ -34,7 +30,9 @@ async fn plant() -> (TestApp, String, Vec<String>) {
 }
 
 async fn create_user(app: &TestApp, admin: &str, input: Value) -> String {
-    let response = app.graphql_as(admin, CREATE_USER, json!({ "i": input })).await;
+    let response = app
+        .graphql_as(admin, CREATE_USER, json!({ "i": input }))
+        .await;
     response.data()["createUser"]["user"]["id"]
         .as_str()
         .expect("id")
@@ -67,17 +65,28 @@ async fn an_admin_creates_a_user_who_sees_only_the_assigned_workshop_until_reass
 
     // Reassigned: the same token sees the other workshop on its next request.
     let r = app
-        .graphql_as(&admin, SET_WORKSHOPS, json!({ "i": { "userId": id, "workshopIds": [ws[1]] } }))
+        .graphql_as(
+            &admin,
+            SET_WORKSHOPS,
+            json!({ "i": { "userId": id, "workshopIds": [ws[1]] } }),
+        )
         .await;
-    assert_eq!(r.data()["setUserWorkshops"]["user"]["workshopIds"], json!([ws[1]]));
+    assert_eq!(
+        r.data()["setUserWorkshops"]["user"]["workshopIds"],
+        json!([ws[1]])
+    );
     let after = app.graphql_as(&ada, WORKSHOPS, json!({})).await;
     assert_eq!(workshop_codes(&after).len(), 1);
     assert_ne!(workshop_codes(&after), workshop_codes(&before));
 
     // Promoted to manager: every workshop, at once.
-    app.graphql_as(&admin, UPDATE_USER, json!({ "i": { "id": id, "role": "MANAGER" } }))
-        .await
-        .data();
+    app.graphql_as(
+        &admin,
+        UPDATE_USER,
+        json!({ "i": { "id": id, "role": "MANAGER" } }),
+    )
+    .await
+    .data();
     let managed = app.graphql_as(&ada, WORKSHOPS, json!({})).await;
     assert_eq!(workshop_codes(&managed).len(), ws.len());
 
@@ -92,7 +101,9 @@ async fn an_admin_creates_a_user_who_sees_only_the_assigned_workshop_until_reass
     assert_eq!(users.data()["users"]["totalCount"], 1);
     assert_eq!(users.data()["users"]["edges"][0]["node"]["username"], "ada");
     // A non-admin cannot list users.
-    let refused = app.graphql_as(&ada, "{ users { totalCount } }", json!({})).await;
+    let refused = app
+        .graphql_as(&ada, "{ users { totalCount } }", json!({}))
+        .await;
     assert_eq!(refused.error_code(), "FORBIDDEN");
 }
 
@@ -106,7 +117,9 @@ async fn deactivating_a_user_stops_their_token_at_once_and_login_is_refused() {
     )
     .await;
     let bob = app.login("bob", PASSWORD).await;
-    app.graphql_as(&bob, "{ me { username } }", json!({})).await.data();
+    app.graphql_as(&bob, "{ me { username } }", json!({}))
+        .await
+        .data();
     let r = app
         .graphql_as(
             &admin,
@@ -125,11 +138,17 @@ async fn deactivating_a_user_stops_their_token_at_once_and_login_is_refused() {
         .await;
     assert_eq!(login.error_code(), "UNAUTHENTICATED");
     // Reactivated: can log in again (the old token stays dead: its session was revoked).
-    app.graphql_as(&admin, UPDATE_USER, json!({ "i": { "id": id, "active": true } }))
+    app.graphql_as(
+        &admin,
+        UPDATE_USER,
+        json!({ "i": { "id": id, "active": true } }),
+    )
+    .await
+    .data();
+    let again = app.login("bob", PASSWORD).await;
+    app.graphql_as(&again, "{ me { username } }", json!({}))
         .await
         .data();
-    let again = app.login("bob", PASSWORD).await;
-    app.graphql_as(&again, "{ me { username } }", json!({})).await.data();
     let old = app.graphql_as(&bob, "{ me { username } }", json!({})).await;
     assert_eq!(old.error_code(), "UNAUTHENTICATED");
 }
@@ -153,7 +172,10 @@ async fn changing_a_password_needs_the_old_one_and_ends_the_other_sessions() {
         )
         .await;
     assert_eq!(wrong.error_code(), "BAD_USER_INPUT");
-    assert_eq!(wrong.body["errors"][0]["extensions"]["field"], "oldPassword");
+    assert_eq!(
+        wrong.body["errors"][0]["extensions"]["field"],
+        "oldPassword"
+    );
     let ok = app
         .graphql_as(
             &here,
@@ -162,8 +184,12 @@ async fn changing_a_password_needs_the_old_one_and_ends_the_other_sessions() {
         )
         .await;
     assert_eq!(ok.data()["changePassword"]["otherSessionsEnded"], 1);
-    app.graphql_as(&here, "{ me { username } }", json!({})).await.data();
-    let other = app.graphql_as(&elsewhere, "{ me { username } }", json!({})).await;
+    app.graphql_as(&here, "{ me { username } }", json!({}))
+        .await
+        .data();
+    let other = app
+        .graphql_as(&elsewhere, "{ me { username } }", json!({}))
+        .await;
     assert_eq!(other.error_code(), "UNAUTHENTICATED");
     app.login("cy", "the next password").await;
     let old = app
@@ -201,18 +227,29 @@ async fn the_last_admin_cannot_be_demoted_deactivated_or_deleted() {
     .await;
     let second = app.login("second-admin", PASSWORD).await;
     let r = app
-        .graphql_as(&second, UPDATE_USER, json!({ "i": { "id": id, "role": "VIEWER" } }))
+        .graphql_as(
+            &second,
+            UPDATE_USER,
+            json!({ "i": { "id": id, "role": "VIEWER" } }),
+        )
         .await;
     assert_eq!(r.data()["updateUser"]["user"]["role"], "VIEWER");
     // The demoted admin's token now carries a viewer.
-    let refused = app.graphql_as(&admin, "{ users { totalCount } }", json!({})).await;
+    let refused = app
+        .graphql_as(&admin, "{ users { totalCount } }", json!({}))
+        .await;
     assert_eq!(refused.error_code(), "FORBIDDEN");
 }
 
 #[tokio::test]
 async fn a_gateway_token_ingests_for_its_workshop_only_and_stops_when_revoked() {
     let (app, admin, ws) = plant().await;
-    let gw = create_user(&app, &admin, json!({ "username": "gw-1", "role": "GATEWAY" })).await;
+    let gw = create_user(
+        &app,
+        &admin,
+        json!({ "username": "gw-1", "role": "GATEWAY" }),
+    )
+    .await;
     let created = app
         .graphql_as(
             &admin,
@@ -228,7 +265,11 @@ async fn a_gateway_token_ingests_for_its_workshop_only_and_stops_when_revoked() 
     assert!(token.starts_with("sfgw_") && token.len() > 40);
     // Stored hashed: the secret appears nowhere in the table.
     let stored = app
-        .graphql_as(&admin, "{ apiTokens { id name lastUsedAt revokedAt } }", json!({}))
+        .graphql_as(
+            &admin,
+            "{ apiTokens { id name lastUsedAt revokedAt } }",
+            json!({}),
+        )
         .await;
     assert!(!stored.body.to_string().contains(&token[5..]));
     assert_eq!(list(&stored.data()["apiTokens"]).len(), 1);
@@ -354,40 +395,169 @@ async fn bad_user_and_token_inputs_are_refused_and_change_nothing() {
         json!({ "username": "victim", "password": PASSWORD, "role": "VIEWER" }),
     )
     .await;
-    let gw = create_user(&app, &admin, json!({ "username": "gw-x", "role": "GATEWAY" })).await;
+    let gw = create_user(
+        &app,
+        &admin,
+        json!({ "username": "gw-x", "role": "GATEWAY" }),
+    )
+    .await;
     let long = "x".repeat(300);
     let mut cases: Vec<(&str, Value, &str)> = vec![
-        (CREATE_USER, json!({ "username": "", "password": PASSWORD, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "a".repeat(65), "password": PASSWORD, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "has space", "password": PASSWORD, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "nul\u{0}", "password": PASSWORD, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "victim", "password": PASSWORD, "role": "VIEWER" }), "CONFLICT"),
-        (CREATE_USER, json!({ "username": "short-pw", "password": "short", "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "long-pw", "password": long, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "ctl-pw", "password": "twelve chars\u{7}x", "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "no-pw", "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "gw-pw", "password": PASSWORD, "role": "GATEWAY" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "mail", "password": PASSWORD, "role": "VIEWER", "email": "not-an-address" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "mail2", "password": PASSWORD, "role": "VIEWER", "email": "a b@c.de" }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "ws", "password": PASSWORD, "role": "VIEWER", "workshopIds": ["987654"] }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "ws2", "password": PASSWORD, "role": "VIEWER", "workshopIds": ["abc"] }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "ws3", "password": PASSWORD, "role": "VIEWER", "workshopIds": vec![ws[0].clone(); 201] }), "BAD_USER_INPUT"),
-        (CREATE_USER, json!({ "username": "role", "password": PASSWORD, "role": "ROOT" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": "987654", "displayName": "x" }), "NOT_FOUND"),
-        (UPDATE_USER, json!({ "id": "-1", "displayName": "x" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": viewer, "role": "GATEWAY" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": gw, "role": "VIEWER" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": gw, "password": PASSWORD }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": viewer, "password": "short" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": viewer, "email": "@" }), "BAD_USER_INPUT"),
-        (UPDATE_USER, json!({ "id": viewer, "displayName": "y".repeat(201) }), "BAD_USER_INPUT"),
-        (SET_WORKSHOPS, json!({ "userId": viewer, "workshopIds": ["987654"] }), "BAD_USER_INPUT"),
-        (SET_WORKSHOPS, json!({ "userId": "987654", "workshopIds": [] }), "NOT_FOUND"),
-        (CREATE_TOKEN, json!({ "userId": viewer, "name": "n", "workshopId": ws[0] }), "BAD_USER_INPUT"),
-        (CREATE_TOKEN, json!({ "userId": gw, "name": "", "workshopId": ws[0] }), "BAD_USER_INPUT"),
-        (CREATE_TOKEN, json!({ "userId": gw, "name": "z".repeat(101), "workshopId": ws[0] }), "BAD_USER_INPUT"),
-        (CREATE_TOKEN, json!({ "userId": gw, "name": "n", "workshopId": "987654" }), "NOT_FOUND"),
-        (CREATE_TOKEN, json!({ "userId": "987654", "name": "n", "workshopId": ws[0] }), "NOT_FOUND"),
+        (
+            CREATE_USER,
+            json!({ "username": "", "password": PASSWORD, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "a".repeat(65), "password": PASSWORD, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "has space", "password": PASSWORD, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "nul\u{0}", "password": PASSWORD, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "victim", "password": PASSWORD, "role": "VIEWER" }),
+            "CONFLICT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "short-pw", "password": "short", "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "long-pw", "password": long, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "ctl-pw", "password": "twelve chars\u{7}x", "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "no-pw", "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "gw-pw", "password": PASSWORD, "role": "GATEWAY" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "mail", "password": PASSWORD, "role": "VIEWER", "email": "not-an-address" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "mail2", "password": PASSWORD, "role": "VIEWER", "email": "a b@c.de" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "ws", "password": PASSWORD, "role": "VIEWER", "workshopIds": ["987654"] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "ws2", "password": PASSWORD, "role": "VIEWER", "workshopIds": ["abc"] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "ws3", "password": PASSWORD, "role": "VIEWER", "workshopIds": vec![ws[0].clone(); 201] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_USER,
+            json!({ "username": "role", "password": PASSWORD, "role": "ROOT" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": "987654", "displayName": "x" }),
+            "NOT_FOUND",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": "-1", "displayName": "x" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": viewer, "role": "GATEWAY" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": gw, "role": "VIEWER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": gw, "password": PASSWORD }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": viewer, "password": "short" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": viewer, "email": "@" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            UPDATE_USER,
+            json!({ "id": viewer, "displayName": "y".repeat(201) }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            SET_WORKSHOPS,
+            json!({ "userId": viewer, "workshopIds": ["987654"] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            SET_WORKSHOPS,
+            json!({ "userId": "987654", "workshopIds": [] }),
+            "NOT_FOUND",
+        ),
+        (
+            CREATE_TOKEN,
+            json!({ "userId": viewer, "name": "n", "workshopId": ws[0] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_TOKEN,
+            json!({ "userId": gw, "name": "", "workshopId": ws[0] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_TOKEN,
+            json!({ "userId": gw, "name": "z".repeat(101), "workshopId": ws[0] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            CREATE_TOKEN,
+            json!({ "userId": gw, "name": "n", "workshopId": "987654" }),
+            "NOT_FOUND",
+        ),
+        (
+            CREATE_TOKEN,
+            json!({ "userId": "987654", "name": "n", "workshopId": ws[0] }),
+            "NOT_FOUND",
+        ),
     ];
     for hostile in HOSTILE_STRINGS {
         cases.push((
@@ -409,7 +579,11 @@ async fn bad_user_and_token_inputs_are_refused_and_change_nothing() {
     for (query, input, code) in &cases {
         let r = app.graphql_as(&admin, query, json!({ "i": input })).await;
         assert_eq!(&r.error_code(), code, "{input}: {}", r.body);
-        assert!(r.status.is_client_error() || r.status.is_success(), "{}", r.status);
+        assert!(
+            r.status.is_client_error() || r.status.is_success(),
+            "{}",
+            r.status
+        );
     }
     for (t, before) in tables.iter().zip(counts) {
         assert_eq!(app.count(t).await, before, "{t} changed");
@@ -424,12 +598,26 @@ async fn bad_user_and_token_inputs_are_refused_and_change_nothing() {
     // changePassword's own bad inputs, as the user.
     let me = app.login("victim", PASSWORD).await;
     for (input, field) in [
-        (json!({ "oldPassword": PASSWORD, "newPassword": "short" }), "newPassword"),
-        (json!({ "oldPassword": PASSWORD, "newPassword": PASSWORD }), "newPassword"),
-        (json!({ "oldPassword": "", "newPassword": "a long enough one" }), "oldPassword"),
-        (json!({ "oldPassword": "x".repeat(5000), "newPassword": "a long enough one" }), "oldPassword"),
+        (
+            json!({ "oldPassword": PASSWORD, "newPassword": "short" }),
+            "newPassword",
+        ),
+        (
+            json!({ "oldPassword": PASSWORD, "newPassword": PASSWORD }),
+            "newPassword",
+        ),
+        (
+            json!({ "oldPassword": "", "newPassword": "a long enough one" }),
+            "oldPassword",
+        ),
+        (
+            json!({ "oldPassword": "x".repeat(5000), "newPassword": "a long enough one" }),
+            "oldPassword",
+        ),
     ] {
-        let r = app.graphql_as(&me, CHANGE_PASSWORD, json!({ "i": input })).await;
+        let r = app
+            .graphql_as(&me, CHANGE_PASSWORD, json!({ "i": input }))
+            .await;
         assert_eq!(r.error_code(), "BAD_USER_INPUT", "{}", r.body);
         assert_eq!(r.body["errors"][0]["extensions"]["field"], field);
     }

@@ -62,6 +62,7 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Opens a session: an access token and a refresh token.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        crate::graphql::ratelimit::check_login(ctx, &input.username).await?;
         let state = ctx.state();
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
         let tokens = session::login(
