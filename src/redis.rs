@@ -6,7 +6,7 @@
 
 use anyhow::Context as _;
 use fred::{
-    clients::Pool,
+    clients::{Pool, SubscriberClient},
     interfaces::ClientLike as _,
     types::{
         Builder,
@@ -17,9 +17,8 @@ use secrecy::ExposeSecret as _;
 
 use crate::config::RedisConfig;
 
-/// Connects the pool when `REDIS_URL` is set; a malformed URL fails start-up, an unreachable
-/// server does not (it is retried in the background).
-pub async fn connect(config: &RedisConfig) -> anyhow::Result<Option<Pool>> {
+/// The client settings every connection shares: fail fast, reconnect forever.
+fn builder(config: &RedisConfig) -> anyhow::Result<Option<Builder>> {
     let Some(url) = &config.url else {
         return Ok(None);
     };
@@ -28,7 +27,8 @@ pub async fn connect(config: &RedisConfig) -> anyhow::Result<Option<Pool>> {
     // Keep retrying the first connection instead of failing: Redis is optional.
     redis_config.fail_fast = false;
     let timeout = config.timeout;
-    let pool = Builder::from_config(redis_config)
+    let mut builder = Builder::from_config(redis_config);
+    builder
         .with_connection_config(|c| {
             c.connection_timeout = timeout;
             c.internal_command_timeout = timeout;
@@ -41,7 +41,30 @@ pub async fn connect(config: &RedisConfig) -> anyhow::Result<Option<Pool>> {
         })
         .with_performance_config(|p| p.default_command_timeout = timeout)
         // 100 ms, doubling, at most 5 s between attempts; never give up.
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    Ok(Some(builder))
+}
+
+/// A pub/sub client (its own connection) for the revocation listener, not yet connected.
+pub fn subscriber(config: &RedisConfig) -> anyhow::Result<Option<SubscriberClient>> {
+    let Some(builder) = builder(config)? else {
+        return Ok(None);
+    };
+    let client = builder
+        .build_subscriber_client()
+        .context("building the Redis subscriber")?;
+    client.connect();
+    Ok(Some(client))
+}
+
+/// Connects the pool when `REDIS_URL` is set; a malformed URL fails start-up, an unreachable
+/// server does not (it is retried in the background).
+pub async fn connect(config: &RedisConfig) -> anyhow::Result<Option<Pool>> {
+    let Some(builder) = builder(config)? else {
+        return Ok(None);
+    };
+    let timeout = config.timeout;
+    let pool = builder
         .build_pool(config.pool_size.max(1))
         .context("building the Redis pool")?;
     pool.connect();

@@ -98,6 +98,15 @@ impl Application {
             shutdown,
         } = self;
         let mut background = Vec::new();
+        if let Some(listener) = crate::auth::broadcast::listen(
+            &state.config.redis,
+            state.auth.clone(),
+            shutdown.subscribe(),
+        )
+        .await?
+        {
+            background.push(listener);
+        }
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
                 state.clone(),

@@ -41,8 +41,15 @@ impl AppState {
                 .map(|pool| (pool, config.redis.prefix.as_str(), config.redis.timeout)),
             metrics.clone(),
         );
+        let auth = Authenticator::new(&config.auth);
+        if let Some(pool) = &redis {
+            auth.set_broadcast(crate::auth::broadcast::Broadcast::new(
+                pool.clone(),
+                &config.redis.prefix,
+            ));
+        }
         Ok(Self {
-            auth: Arc::new(Authenticator::new(&config.auth)),
+            auth: Arc::new(auth),
             redis,
             limiter: Arc::new(limiter),
             config: Arc::new(config),

@@ -52,6 +52,8 @@ pub struct Authenticator {
     /// Gateway API tokens by hash.
     api_tokens: Cache<String, Arc<ApiTokenInfo>>,
     dummy_hash: OnceCell<String>,
+    /// Tells the other instances about revocations (with Redis).
+    broadcast: std::sync::OnceLock<super::broadcast::Broadcast>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -75,6 +77,7 @@ impl Authenticator {
                 .time_to_live(SESSION_CACHE_TTL)
                 .build(),
             dummy_hash: OnceCell::new(),
+            broadcast: std::sync::OnceLock::new(),
         }
     }
 
@@ -168,11 +171,32 @@ impl Authenticator {
     /// Forgets an API token here at once (after revocation), by its hash.
     pub async fn forget_api_token(&self, hash: &str) {
         self.api_tokens.invalidate(hash).await;
+        if let Some(broadcast) = self.broadcast.get() {
+            broadcast.publish(&format!("t:{hash}")).await;
+        }
     }
 
-    /// Forgets a session here at once (after logout or revocation).
+    /// Publishes this instance's revocations to the others from now on.
+    pub fn set_broadcast(&self, broadcast: super::broadcast::Broadcast) {
+        let _ = self.broadcast.set(broadcast);
+    }
+
+    /// Forgets a session at once — here, and on every instance when Redis carries it (after
+    /// logout, revocation, or a change to what its user may do).
     pub async fn forget(&self, sid: &str) {
         self.sessions.invalidate(sid).await;
+        if let Some(broadcast) = self.broadcast.get() {
+            broadcast.publish(&format!("s:{sid}")).await;
+        }
+    }
+
+    /// Applies another instance's revocation to this instance's caches.
+    pub async fn apply_remote(&self, message: &str) {
+        if let Some(sid) = message.strip_prefix("s:") {
+            self.sessions.invalidate(sid).await;
+        } else if let Some(hash) = message.strip_prefix("t:") {
+            self.api_tokens.invalidate(hash).await;
+        }
     }
 
     /// Checks `password` against `hash`, or — for unknown users — against a dummy hash, so

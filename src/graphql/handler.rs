@@ -270,6 +270,9 @@ async fn execute(
             tracing::error!(error = ?err, "writing the audit log failed");
         }
     }
+    counter
+        .scope(record_forbidden(state, &caller, &client, &responses))
+        .await;
     let statements = counter.get();
     let ok = responses.iter().all(|r| r.errors.is_empty());
     state
@@ -301,6 +304,60 @@ async fn execute(
             .insert("x-sql-statements", HeaderValue::from(statements));
     }
     response
+}
+
+/// Records a `forbidden` security event for each root field refused for the caller's role —
+/// at most once a minute per caller and field, so probing writes a row, a loop does not.
+async fn record_forbidden(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    client: &ClientInfo,
+    responses: &[Response],
+) {
+    let forbidden = ErrorCode::Forbidden.as_str();
+    for response in responses {
+        for err in &response.errors {
+            let is_forbidden = err
+                .extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from(forbidden));
+            if !is_forbidden {
+                continue;
+            }
+            let field = match err.path.first() {
+                Some(async_graphql::PathSegment::Field(name)) => name.as_str(),
+                _ => "-",
+            };
+            let who = caller.user_id.map_or_else(
+                || client.ip.clone().unwrap_or_default(),
+                |id| id.to_string(),
+            );
+            if !state
+                .limiter
+                .first_this_minute(&format!("forbidden:{who}:{field}"))
+            {
+                continue;
+            }
+            let details = serde_json::json!({
+                "field": field,
+                "role": caller.role.map(|r| r.as_str()),
+                "message": err.message,
+            });
+            if let Err(e) = crate::service::security::record(
+                &state.db.write,
+                crate::service::security::kind::FORBIDDEN,
+                caller.user_id,
+                None,
+                client,
+                details,
+            )
+            .await
+            {
+                tracing::error!(error = ?e, "recording a forbidden attempt failed");
+            }
+        }
+    }
 }
 
 /// A response whose operation never executed: no data, only errors.

@@ -36,6 +36,25 @@ pub mod kind {
     /// A caller was refused an operation for its role (recorded at most once a minute per
     /// caller and field).
     pub const FORBIDDEN: &str = "forbidden";
+
+    /// The kind as a `'static` label (metrics labels are static; unknown kinds count as
+    /// `other`).
+    pub fn canonical(kind: &str) -> &'static str {
+        [
+            ACCOUNT_LOCKED,
+            LOGIN_WHILE_LOCKED,
+            REFRESH_TOKEN_REUSE,
+            SESSION_NEW_CLIENT,
+            RATE_LIMIT_TRIPPED,
+            LOGIN_FAILED,
+            IP_BLOCKED,
+            MANY_USERNAMES_FROM_IP,
+            FORBIDDEN,
+        ]
+        .into_iter()
+        .find(|k| *k == kind)
+        .unwrap_or("other")
+    }
     /// A rate limit refused a caller (recorded at most once a minute per limited key).
     pub const RATE_LIMIT_TRIPPED: &str = "rate_limit_tripped";
 }
@@ -64,6 +83,11 @@ pub async fn record(
     }
     .insert(db)
     .await?;
+    crate::telemetry::metrics::SECURITY_EVENTS
+        .get_or_create(&crate::telemetry::metrics::KindLabels {
+            kind: kind::canonical(kind),
+        })
+        .inc();
     tracing::warn!(kind, user_id, "security event");
     Ok(())
 }

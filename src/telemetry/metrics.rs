@@ -22,6 +22,18 @@ pub struct ClassLabels {
     pub class: &'static str,
 }
 
+/// Labels of the security-event counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The event kind, e.g. `account_locked` (see `service::security::kind`).
+    pub kind: &'static str,
+}
+
+/// Security events recorded by this process, by kind. Process-wide (events are written deep
+/// in services that hold no state); every instance's registry exposes it.
+pub static SECURITY_EVENTS: std::sync::LazyLock<Family<KindLabels, Counter>> =
+    std::sync::LazyLock::new(Family::default);
+
 /// Every metric of one instance.
 pub struct Metrics {
     registry: Registry,
@@ -117,6 +129,11 @@ impl Metrics {
             "rate_limit_trips",
             "Operations refused by a rate limit",
             rate_limit_trips.clone(),
+        );
+        registry.register(
+            "security_events",
+            "Security events recorded, by kind",
+            SECURITY_EVENTS.clone(),
         );
         registry.register(
             "rate_limit_redis_errors",

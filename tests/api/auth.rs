@@ -884,3 +884,60 @@ async fn failures_age_out_of_the_window_and_the_address_may_log_in_again() {
     tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
     login(&app, "patient").await;
 }
+
+#[tokio::test]
+async fn forbidden_attempts_are_security_events_once_a_minute_and_counted_in_metrics() {
+    let app = TestApp::seeded(SMALL).await;
+    create_user(&app, "probe", Role::Viewer, &["WS-01"]).await;
+    let (token, _) = login(&app, "probe").await;
+    for _ in 0..3 {
+        let r = app
+            .graphql_as(
+                &token,
+                "mutation { createWorkshop(input: {code: \"X\", name: \"X\"}) { __typename } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.error_code(), "FORBIDDEN");
+    }
+    let r = app
+        .graphql_as(&token, "{ users { totalCount } }", json!({}))
+        .await;
+    assert_eq!(r.error_code(), "FORBIDDEN");
+    let rows = entity::security_event::Entity::find()
+        .filter(entity::security_event::Column::Kind.eq("forbidden"))
+        .all(&app.state.db.write)
+        .await
+        .expect("events");
+    let mut fields: Vec<String> = rows
+        .iter()
+        .map(|e| {
+            e.details.as_ref().expect("details")["field"]
+                .as_str()
+                .expect("field")
+                .to_owned()
+        })
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["createWorkshop", "users"]);
+    assert!(rows.iter().all(|e| e.user_id.is_some() && e.ip.is_some()));
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("sf_security_events_total{kind=\"forbidden\"}"))
+        .unwrap_or_else(|| panic!("no forbidden counter in {metrics}"));
+    let n: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a number");
+    assert!(n >= 2.0, "{line}");
+}

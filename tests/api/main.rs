@@ -15,6 +15,7 @@ mod alarms;
 mod auth;
 mod cli;
 mod headers;
+mod instances;
 mod pagination;
 mod plant_bad_equipment_input;
 mod plant_bad_input;

@@ -136,8 +136,14 @@ impl RateLimiter {
     /// True the first time `key` of `class` trips within a minute: the caller then records a
     /// security event, so a flood writes one row a minute, not one per request.
     pub fn first_trip_this_minute(&self, class: Class, key: &str) -> bool {
+        self.first_this_minute(&format!("{}:{key}", class.as_str()))
+    }
+
+    /// True the first time `key` is seen within a minute (throttles other security events,
+    /// e.g. forbidden attempts, the same way).
+    pub fn first_this_minute(&self, key: &str) -> bool {
         self.recent_trips
-            .entry(format!("{}:{key}", class.as_str()))
+            .entry(key.to_owned())
             .or_insert(())
             .is_fresh()
     }
