@@ -73,7 +73,9 @@ impl TelemetryMutation {
                 quality: r.quality,
             })
             .collect();
-        let report = telemetry::ingest(&ctx.state().db.write, ctx.caller()?, &rows).await?;
+        let state = ctx.state();
+        let report = telemetry::ingest(&state.db.write, ctx.caller()?, &rows).await?;
+        state.metrics.readings_ingested.inc_by(report.inserted);
         Ok(IngestReadingsPayload {
             accepted: i32::try_from(report.accepted).unwrap_or(i32::MAX),
             inserted: i32::try_from(report.inserted).unwrap_or(i32::MAX),
