@@ -200,7 +200,8 @@ impl Authenticator {
     }
 
     /// Checks `password` against `hash`, or — for unknown users — against a dummy hash, so
-    /// both cost the same (no username enumeration by timing). Runs off the async workers.
+    /// both cost the same (no username enumeration by timing). Runs off the async workers,
+    /// a bounded number at a time.
     pub async fn verify_password(&self, password: String, hash: Option<String>) -> AppResult<bool> {
         let (hash, known) = match hash {
             Some(hash) => (hash, true),
@@ -208,19 +209,15 @@ impl Authenticator {
                 let dummy = self
                     .dummy_hash
                     .get_or_try_init(|| async {
-                        tokio::task::spawn_blocking(|| {
-                            password::hash(&uuid::Uuid::new_v4().to_string())
-                        })
-                        .await
-                        .map_err(|e| anyhow::anyhow!("hashing task: {e}"))?
+                        password::run(|| password::hash(&uuid::Uuid::new_v4().to_string())).await?
                     })
                     .await?;
                 (dummy.clone(), false)
             }
         };
-        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        let ok = password::run(move || password::verify(&password, &hash))
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("verifying task: {e}")))?;
+            .map_err(AppError::Internal)?;
         Ok(ok && known)
     }
 }

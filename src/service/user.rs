@@ -118,9 +118,9 @@ fn email(value: Option<&str>) -> AppResult<Option<String>> {
 }
 
 async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
+    password::run(move || password::hash(&password))
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task: {e}")))?
+        .map_err(AppError::Internal)?
         .map_err(AppError::Internal)
 }
 
