@@ -623,3 +623,79 @@ async fn bad_user_and_token_inputs_are_refused_and_change_nothing() {
     }
     app.login("victim", PASSWORD).await;
 }
+
+/// Injection strings in every free-text argument of the new mutations are stored and matched
+/// literally; absurd numbers in ingest are refused before anything is stored.
+#[tokio::test]
+async fn hostile_text_is_stored_verbatim_and_absurd_numbers_are_refused() {
+    let (app, admin, ws) = plant().await;
+    let gw = create_user(
+        &app,
+        &admin,
+        json!({ "username": "gw-h", "role": "GATEWAY" }),
+    )
+    .await;
+    for (i, hostile) in HOSTILE_STRINGS.iter().enumerate() {
+        let id = create_user(
+            &app,
+            &admin,
+            json!({ "username": format!("h-{i}"), "password": PASSWORD, "role": "VIEWER",
+                "displayName": hostile }),
+        )
+        .await;
+        let found = app
+            .graphql_as(
+                &admin,
+                "query($s: String!) { users(filter: {search: $s}) { edges { node { id displayName } } } }",
+                json!({ "s": hostile }),
+            )
+            .await;
+        let nodes = list(&found.data()["users"]["edges"]);
+        assert_eq!(nodes.len(), 1, "{hostile}: {}", found.body);
+        assert_eq!(nodes[0]["node"]["id"], id.as_str());
+        assert_eq!(nodes[0]["node"]["displayName"], *hostile);
+        let token = app
+            .graphql_as(
+                &admin,
+                CREATE_TOKEN,
+                json!({ "i": { "userId": gw, "name": hostile, "workshopId": ws[0] } }),
+            )
+            .await;
+        token.data();
+    }
+    let names = app
+        .graphql_as(&admin, "{ apiTokens { name } }", json!({}))
+        .await;
+    let mut stored: Vec<String> = list(&names.data()["apiTokens"])
+        .iter()
+        .map(|t| t["name"].as_str().expect("name").to_owned())
+        .collect();
+    let mut sent: Vec<String> = HOSTILE_STRINGS.iter().map(|h| (*h).to_owned()).collect();
+    stored.sort();
+    sent.sort();
+    assert_eq!(stored, sent);
+
+    let sensor = app.first_id("sensors").await;
+    let before = app.count("sensor_readings").await;
+    let now = iso(chrono::Utc::now());
+    // Raw JSON: `1e400` and `NaN` cannot be written with serde_json.
+    for reading in [
+        format!(r#"{{"sensorId": "{sensor}", "ts": "{now}", "value": 1e400}}"#),
+        format!(r#"{{"sensorId": "{sensor}", "ts": "{now}", "value": -1e400}}"#),
+        format!(r#"{{"sensorId": "{sensor}", "ts": "{now}", "value": "NaN"}}"#),
+        format!(r#"{{"sensorId": "{sensor}", "ts": "{now}", "value": 1.0, "quality": 1e12}}"#),
+        format!(r#"{{"sensorId": "{sensor}", "ts": "10000-01-01T00:00:00Z", "value": 1.0}}"#),
+        format!(r#"{{"sensorId": "{sensor}", "ts": "yesterday", "value": 1.0}}"#),
+    ] {
+        let body = format!(
+            r#"{{"query": {}, "variables": {{"i": {{"readings": [{reading}]}}}}}}"#,
+            serde_json::to_string(INGEST).expect("query as JSON")
+        );
+        // Token-less: the development admin of the test server.
+        let r = app
+            .post_raw("application/json", None, body.into_bytes())
+            .await;
+        assert_eq!(r.error_code(), "BAD_USER_INPUT", "{reading}: {}", r.body);
+    }
+    assert_eq!(app.count("sensor_readings").await, before);
+}
