@@ -136,6 +136,10 @@ impl Application {
                 tracing::warn!("a background task did not stop within the grace period");
             }
         }
+        if let Some(redis) = &state.redis {
+            use fred::interfaces::ClientLike as _;
+            let _ = tokio::time::timeout(state.config.redis.timeout * 4, redis.quit()).await;
+        }
         state.db.write.clone().close().await.ok();
         result.context("serving HTTP")
     }
