@@ -55,29 +55,14 @@ fn truncate(value: Option<String>, max: usize) -> Option<String> {
 const BAD_LOGIN: &str = "invalid username or password";
 const IP_BLOCKED: &str = "too many failed logins from this address: try again later";
 
-/// Failed logins from the client's IP within the window: (failures, distinct usernames).
-/// Counted from `security_events`, so every instance sees the same numbers.
-async fn ip_failures(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
-    ip: &str,
-) -> AppResult<(u64, u64)> {
-    let since =
-        Utc::now() - chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
-    let rows: Vec<Option<String>> = security_event::Entity::find()
-        .select_only()
-        .column(security_event::Column::Username)
+/// Failed logins from `ip` within the window. Counted from `security_events`, so every
+/// instance sees the same numbers.
+fn failures_from(auth: &Authenticator, ip: &str) -> sea_orm::Select<security_event::Entity> {
+    let window = chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
+    security_event::Entity::find()
         .filter(security_event::Column::Ip.eq(ip))
         .filter(security_event::Column::Kind.eq(security::kind::LOGIN_FAILED))
-        .filter(security_event::Column::Ts.gte(since))
-        .limit(10_000)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut names: Vec<&str> = rows.iter().filter_map(|u| u.as_deref()).collect();
-    names.sort_unstable();
-    names.dedup();
-    Ok((rows.len() as u64, names.len() as u64))
+        .filter(security_event::Column::Ts.gte(Utc::now() - window))
 }
 
 /// Records a failed login (any cause) and, when this failure crosses a per-IP threshold,
@@ -102,24 +87,40 @@ async fn record_failure(
     let Some(ip) = client.ip.as_deref() else {
         return Ok(());
     };
-    let (failures, usernames) = ip_failures(db, auth, ip).await?;
-    if failures == auth.config.ip_max_failures {
-        security::record(
-            db,
-            security::kind::IP_BLOCKED,
-            None,
-            None,
-            client,
-            serde_json::json!({ "failures": failures, "usernames": usernames }),
-        )
+    // One statement for every count: the usernames of the IP's failures in the window
+    // (this one included).
+    let names: Vec<Option<String>> = failures_from(auth, ip)
+        .select_only()
+        .column(security_event::Column::Username)
+        .limit(10_000)
+        .into_tuple()
+        .all(db)
         .await?;
-    }
-    let first_crossing = usernames == auth.config.ip_max_usernames
-        && !names_already_counted(db, auth, ip, username).await?;
-    if first_crossing {
+    let failures = names.len() as u64;
+    let this_name_before = names
+        .iter()
+        .filter(|n| n.as_deref() == Some(username))
+        .count()
+        > 1;
+    let mut distinct: Vec<&str> = names.iter().filter_map(|n| n.as_deref()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let usernames = distinct.len() as u64;
+    // Each threshold is recorded when this failure crosses it, so once per window.
+    let crossed = [
+        (
+            failures == auth.config.ip_max_failures,
+            security::kind::IP_BLOCKED,
+        ),
+        (
+            usernames == auth.config.ip_max_usernames && !this_name_before,
+            security::kind::MANY_USERNAMES_FROM_IP,
+        ),
+    ];
+    for (_, kind) in crossed.into_iter().filter(|(hit, _)| *hit) {
         security::record(
             db,
-            security::kind::MANY_USERNAMES_FROM_IP,
+            kind,
             None,
             None,
             client,
@@ -130,25 +131,6 @@ async fn record_failure(
     Ok(())
 }
 
-/// Whether `username` had failed from `ip` before this failure (then the distinct count did
-/// not just grow, and the threshold was crossed earlier).
-async fn names_already_counted(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
-    ip: &str,
-    username: &str,
-) -> AppResult<bool> {
-    let since =
-        Utc::now() - chrono::Duration::from_std(auth.config.failure_window).unwrap_or_default();
-    let n = security_event::Entity::find()
-        .filter(security_event::Column::Ip.eq(ip))
-        .filter(security_event::Column::Kind.eq(security::kind::LOGIN_FAILED))
-        .filter(security_event::Column::Username.eq(username))
-        .filter(security_event::Column::Ts.gte(since))
-        .count(db)
-        .await?;
-    Ok(n > 1)
-}
 const LOCKED: &str = "too many failed logins: the account is locked for a while";
 
 /// Counts a failed login of a known user; past the threshold within the window, locks the
@@ -200,7 +182,7 @@ pub async fn login(
         return Err(AppError::Unauthenticated(BAD_LOGIN));
     }
     if let Some(ip) = client.ip.as_deref()
-        && ip_failures(db, auth, ip).await?.0 >= auth.config.ip_max_failures
+        && failures_from(auth, ip).count(db).await? >= auth.config.ip_max_failures
     {
         // The password is not checked: an address guessing at many accounts learns nothing.
         return Err(AppError::Unauthenticated(IP_BLOCKED));

@@ -5,9 +5,9 @@ use entity::{enums::Role, session, user, user_workshop, workshop};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use smart_factory::{auth::password, config::DEV_JWT_SECRET};
+use smart_factory::config::DEV_JWT_SECRET;
 
-use crate::helpers::{LARGE, SMALL, TestApp};
+use crate::helpers::{LARGE, SMALL, TestApp, insert_user_with_password};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -20,21 +20,8 @@ const REFRESH: &str = "mutation R($t: String!) { refreshToken(input: {refreshTok
 
 /// Creates a user with `PASSWORD`, assigned to the workshops with these codes.
 async fn create_user(app: &TestApp, username: &str, role: Role, workshops: &[&str]) -> i64 {
-    let now = Utc::now();
+    let id = insert_user_with_password(app, username, role, PASSWORD).await;
     let db = &app.state.db.write;
-    let user = user::ActiveModel {
-        username: Set(username.into()),
-        password_hash: Set(password::hash(PASSWORD).expect("hash")),
-        role: Set(role),
-        active: Set(true),
-        failed_logins: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("insert user");
     for code in workshops {
         let w = workshop::Entity::find()
             .filter(workshop::Column::Code.eq(*code))
@@ -43,14 +30,14 @@ async fn create_user(app: &TestApp, username: &str, role: Role, workshops: &[&st
             .expect("query")
             .expect("workshop exists");
         user_workshop::ActiveModel {
-            user_id: Set(user.id),
+            user_id: Set(id),
             workshop_id: Set(w.id),
         }
         .insert(db)
         .await
         .expect("assign workshop");
     }
-    user.id
+    id
 }
 
 /// Logs in; returns (access token, refresh token).

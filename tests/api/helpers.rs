@@ -136,6 +136,19 @@ pub fn test_redis_url() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The suite's Redis when `TEST_REDIS_URL` is set, else a `redis-server` of the test's own
+/// (kept alive by the returned guard), so tests needing Redis never skip.
+pub async fn shared_or_own_redis() -> (Option<RedisServer>, String) {
+    match test_redis_url() {
+        Some(url) => (None, url),
+        None => {
+            let server = RedisServer::start().await;
+            let url = server.url();
+            (Some(server), url)
+        }
+    }
+}
+
 /// A Redis key prefix no other app of the suite uses.
 pub fn unique_redis_prefix() -> String {
     format!("sf_test_{}:", uuid::Uuid::new_v4().simple())
@@ -345,22 +358,7 @@ impl TestApp {
             .expect("query")
             .is_some();
         if !exists {
-            let now = Utc::now();
-            user::Entity::insert(user::ActiveModel {
-                username: Set("test-admin".into()),
-                password_hash: Set(
-                    smart_factory::auth::password::hash(ADMIN_PASSWORD).expect("hash")
-                ),
-                role: Set(Role::Admin),
-                active: Set(true),
-                failed_logins: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec(&self.state.db.write)
-            .await
-            .expect("insert admin");
+            insert_user_with_password(self, "test-admin", Role::Admin, ADMIN_PASSWORD).await;
         }
         self.login("test-admin", ADMIN_PASSWORD).await
     }
@@ -441,6 +439,30 @@ pub fn ids(nodes: &[Value]) -> Vec<i64> {
 /// Ids of the nodes of `all` that satisfy `keep`, in the order of `all`.
 pub fn expected(all: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<i64> {
     all.iter().filter(|a| keep(a)).map(id_of).collect()
+}
+
+/// Inserts an active user with an argon2 hash of `password` and returns its id.
+pub async fn insert_user_with_password(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    password: &str,
+) -> i64 {
+    let now = Utc::now();
+    user::Entity::insert(user::ActiveModel {
+        username: Set(username.into()),
+        password_hash: Set(smart_factory::auth::password::hash(password).expect("hash")),
+        role: Set(role),
+        active: Set(true),
+        failed_logins: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(&app.state.db.write)
+    .await
+    .expect("insert user")
+    .last_insert_id
 }
 
 /// Inserts an active user directly in the database and returns its id.

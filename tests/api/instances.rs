@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use crate::helpers::{
-    GqlResponse, RedisServer, SMALL, TestApp, test_redis_url, unique_redis_prefix,
-};
+use crate::helpers::{GqlResponse, SMALL, TestApp, shared_or_own_redis, unique_redis_prefix};
 
 const PASSWORD: &str = "instances password 1";
 
@@ -52,14 +50,7 @@ async fn refused_soon(app: &TestApp, token: &str) -> GqlResponse {
 
 #[tokio::test]
 async fn a_logout_on_one_instance_stops_the_token_on_the_others_at_once() {
-    let (_own, url) = match test_redis_url() {
-        Some(url) => (None, url),
-        None => {
-            let server = RedisServer::start().await;
-            let url = server.url();
-            (Some(server), url)
-        }
-    };
+    let (_own, url) = shared_or_own_redis().await;
     let (a, b, lone) = cluster(&url).await;
     let admin = a.admin_token().await;
     a.graphql_as(
@@ -92,14 +83,7 @@ async fn a_logout_on_one_instance_stops_the_token_on_the_others_at_once() {
 
 #[tokio::test]
 async fn revoking_a_gateway_token_on_one_instance_stops_it_on_the_others() {
-    let (_own, url) = match test_redis_url() {
-        Some(url) => (None, url),
-        None => {
-            let server = RedisServer::start().await;
-            let url = server.url();
-            (Some(server), url)
-        }
-    };
+    let (_own, url) = shared_or_own_redis().await;
     let (a, b, _lone) = cluster(&url).await;
     let admin = a.admin_token().await;
     let gw = a

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use entity::{enums::Role, security_event, user};
+use entity::{enums::Role, security_event};
 use reqwest::StatusCode;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use smart_factory::{auth::password, config::Config};
+use smart_factory::config::Config;
 
 use crate::helpers::{
-    GqlResponse, RedisServer, SMALL, TestApp, test_redis_url, unique_redis_prefix,
+    GqlResponse, RedisServer, SMALL, TestApp, insert_user_with_password, shared_or_own_redis,
+    test_redis_url, unique_redis_prefix,
 };
 
 const PASSWORD: &str = "a long enough passphrase";
@@ -52,27 +52,8 @@ fn anonymous_quota(config: &mut Config, anonymous: &str) {
 
 /// Creates a user with `PASSWORD` and logs in; returns the access token.
 async fn user_token(app: &TestApp, username: &str, role: Role) -> String {
-    let now = Utc::now();
-    user::ActiveModel {
-        username: Set(username.into()),
-        password_hash: Set(password::hash(PASSWORD).expect("hash")),
-        role: Set(role),
-        active: Set(true),
-        failed_logins: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&app.state.db.write)
-    .await
-    .expect("insert user");
-    let response = app
-        .graphql(LOGIN, json!({ "u": username, "p": PASSWORD }))
-        .await;
-    response.data()["login"]["accessToken"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
+    insert_user_with_password(app, username, role, PASSWORD).await;
+    app.login(username, PASSWORD).await
 }
 
 async fn trip_events(app: &TestApp) -> Vec<security_event::Model> {
@@ -394,14 +375,7 @@ fn use_redis(config: &mut Config, url: &str, prefix: &str) {
 #[tokio::test]
 async fn instances_sharing_a_redis_prefix_share_one_bucket() {
     // The suite's Redis when there is one, else a server of our own.
-    let (_own, url) = match test_redis_url() {
-        Some(url) => (None, url),
-        None => {
-            let server = RedisServer::start().await;
-            let url = server.url();
-            (Some(server), url)
-        }
-    };
+    let (_own, url) = shared_or_own_redis().await;
     let prefix = unique_redis_prefix();
     let a = TestApp::spawn_with(None, |c| {
         anonymous_quota(c, "1/h,3");
