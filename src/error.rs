@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     QueryTooComplex,
+    /// A document or its variables past a size limit (`SF_MAX_DOCUMENT_BYTES`, …).
+    DocumentTooLarge,
     Timeout,
     Internal,
 }
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
             Self::Timeout => "TIMEOUT",
             Self::Internal => "INTERNAL",
         }

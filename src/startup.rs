@@ -115,12 +115,14 @@ impl Application {
         }
         let mut stop = shutdown.subscribe();
         let os_signal = os_signal();
+        let (stopping, stopped_at) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             tokio::select! {
                 () = os_signal => {}
                 _ = stop.wait_for(|s| *s) => {}
             }
             tracing::info!("shutting down: draining connections");
+            let _ = stopping.send(());
         };
         tracing::info!(addr = %listener.local_addr()?, "serving");
         let grace = state.config.server.shutdown_grace;
@@ -128,11 +130,37 @@ impl Application {
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(signal);
-        let result = serve.await;
+        .with_graceful_shutdown(signal)
+        .into_future();
+        // Draining waits for every open connection (sockets, stalled uploads): after the
+        // grace period the server stops anyway, and a watchdog thread ends the process if
+        // even that does not happen (a wedged runtime cannot run the timer).
+        let _watchdog = Watchdog::default();
+        let overdue = {
+            let watchdog = _watchdog.clone();
+            async move {
+                if stopped_at.await.is_err() {
+                    return std::future::pending().await;
+                }
+                // Draining, then the background tasks: each within the grace period.
+                watchdog.arm(grace * 2 + WATCHDOG_SLACK);
+                tokio::time::sleep(grace).await;
+            }
+        };
+        let result = tokio::select! {
+            result = serve => result,
+            () = overdue => {
+                tracing::warn!(
+                    grace_s = grace.as_secs(),
+                    "connections still open after the shutdown grace period: stopping anyway"
+                );
+                Ok(())
+            }
+        };
         let _ = shutdown.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
         for task in background {
-            if tokio::time::timeout(grace, task).await.is_err() {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
                 tracing::warn!("a background task did not stop within the grace period");
             }
         }
@@ -142,6 +170,39 @@ impl Application {
         }
         state.db.write.clone().close().await.ok();
         result.context("serving HTTP")
+    }
+}
+
+/// How long past the grace period the watchdog waits before ending the process.
+const WATCHDOG_SLACK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Ends the process if shutdown, once armed, has not finished in time. Disarmed when the
+/// last clone is dropped (shutdown completed, or the server future was dropped).
+#[derive(Clone, Default)]
+struct Watchdog {
+    disarm: std::sync::Arc<std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>>,
+}
+
+impl Watchdog {
+    fn arm(&self, after: std::time::Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        if let Ok(mut slot) = self.disarm.lock() {
+            *slot = Some(tx);
+        }
+        let spawned = std::thread::Builder::new()
+            .name("shutdown-watchdog".into())
+            .spawn(move || {
+                if rx.recv_timeout(after) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                    tracing::error!(
+                        after_s = after.as_secs(),
+                        "shutdown did not complete: exiting the process"
+                    );
+                    std::process::exit(1);
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::warn!(error = %err, "could not start the shutdown watchdog");
+        }
     }
 }
 

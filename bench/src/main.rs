@@ -20,6 +20,7 @@
 //! unless `--server-env SF_RATE_LIMIT=...` says otherwise; a server given with
 //! `--url` must be started with limits off for `login` numbers to mean anything.
 
+mod hostile;
 mod load;
 mod report;
 mod scenarios;
@@ -240,8 +241,33 @@ async fn run(args: Args) -> Result<bool> {
     };
 
     let mut rows = Vec::new();
+    let mut extra = String::new();
     for &scenario in &args.scenarios {
         let name = scenario.name();
+        if scenario == Scenario::Hostile {
+            let point = Scenario::PointAuth;
+            let target = prepare_target(&client, &graphql_url, point, &ids, series_end, &creds)
+                .await
+                .map(Arc::new);
+            let validated = match &target {
+                Ok(t) => load::validate(&client, t, point).await,
+                Err(e) => Err(anyhow!("{e:#}")),
+            };
+            match (target, validated) {
+                (Ok(target), Ok(())) => {
+                    let (hostile_rows, table) =
+                        hostile::run(&client, &graphql_url, target, cfg, pid).await?;
+                    rows.extend(hostile_rows);
+                    extra.push_str(&table);
+                }
+                (_, Err(e)) | (Err(e), _) => rows.push(Row {
+                    scenario: name.to_string(),
+                    result: RowResult::Failed(format!("{e:#}")),
+                    rss_kb: None,
+                }),
+            }
+            continue;
+        }
         let target = prepare_target(&client, &graphql_url, scenario, &ids, series_end, &creds);
         let mut result = match target.await {
             Ok(target) => run_scenario(&client, Arc::new(target), cfg, pid, scenario).await?,
@@ -277,7 +303,7 @@ async fn run(args: Args) -> Result<bool> {
     };
     drop(guard.take());
 
-    let text = report::render(&rows, &settings, &report::machine());
+    let text = report::render(&rows, &settings, &report::machine()) + &extra;
     print!("{text}");
     if let Some(path) = &args.output {
         let mut file = std::fs::OpenOptions::new()

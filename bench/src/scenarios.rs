@@ -24,6 +24,10 @@ pub enum Scenario {
     /// The `login` mutation of the bench user (argon2id verification + session insert);
     /// capped by the server's login rate limit unless that is off.
     Login,
+    /// `point-auth` alone, then with one anonymous client sending hostile documents at the
+    /// anonymous rate limit, then each document's server CPU (not in the default list; run
+    /// with `--server-env SF_DEV_ADMIN=off` so the attacker is really anonymous).
+    Hostile,
 }
 
 impl Scenario {
@@ -44,12 +48,16 @@ impl Scenario {
             Scenario::Plant => "plant",
             Scenario::Series => "series",
             Scenario::Login => "login",
+            Scenario::Hostile => "hostile",
         }
     }
 
     /// Whether the scenario logs in as the bench user (so the user must exist).
     pub fn needs_user(self) -> bool {
-        matches!(self, Scenario::PointAuth | Scenario::Login)
+        matches!(
+            self,
+            Scenario::PointAuth | Scenario::Login | Scenario::Hostile
+        )
     }
 }
 
@@ -173,7 +181,7 @@ pub fn request_body(
 ) -> Result<String> {
     let body = match scenario {
         // Same body: the two rows differ only in the Authorization header.
-        Scenario::Point | Scenario::PointAuth => {
+        Scenario::Point | Scenario::PointAuth | Scenario::Hostile => {
             json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
         }
         Scenario::Login => return Ok(login_body(creds)),

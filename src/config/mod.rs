@@ -9,7 +9,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use secrecy::SecretString;
 
-use crate::security::{client_ip::TrustedProxies, ratelimit::Quota};
+use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
 
@@ -161,10 +161,13 @@ pub struct GraphqlConfig {
     pub default_page_size: u32,
     /// `SF_MAX_BATCH`: most operations in one batched HTTP request.
     pub max_batch: usize,
-    /// `SF_MAX_ALIASES`: most aliases in one operation.
-    pub max_aliases: usize,
-    /// `SF_MAX_ROOT_FIELDS`: most root fields in one operation.
-    pub max_root_fields: usize,
+    /// The guard's limits on each document and its variables (`SF_MAX_DOCUMENT_BYTES`,
+    /// `SF_MAX_DOCUMENT_TOKENS`, `SF_MAX_NESTING`, `SF_MAX_SELECTIONS`, `SF_MAX_DIRECTIVES`,
+    /// `SF_MAX_DIRECTIVES_PER_FIELD`, `SF_MAX_FIELD_REPEATS`, `SF_MAX_ALIASES`,
+    /// `SF_MAX_ROOT_FIELDS`, `SF_MAX_VARIABLES_BYTES`).
+    pub document: DocumentLimits,
+    /// `SF_MAX_ERRORS`: most errors one response lists (the rest are counted in one more).
+    pub max_errors: usize,
     /// `SF_MAX_READINGS`: most raw readings one `readings` call returns.
     pub max_readings: u32,
     /// `SF_MAX_SERIES_POINTS`: most buckets per series.
@@ -291,8 +294,8 @@ impl Config {
                 max_page_size: env.parse_or("SF_MAX_PAGE_SIZE", 500)?,
                 default_page_size: env.parse_or("SF_DEFAULT_PAGE_SIZE", 50)?,
                 max_batch: env.parse_or("SF_MAX_BATCH", 20)?,
-                max_aliases: env.parse_or("SF_MAX_ALIASES", 30)?,
-                max_root_fields: env.parse_or("SF_MAX_ROOT_FIELDS", 10)?,
+                document: document_limits(env)?,
+                max_errors: env.parse_or("SF_MAX_ERRORS", 20)?,
                 max_readings: env.parse_or("SF_MAX_READINGS", 10_000)?,
                 max_series_points: env.parse_or("SF_MAX_SERIES_POINTS", 2_000)?,
                 loader_delay: Duration::from_micros(env.parse_or("SF_LOADER_DELAY_US", 0)?),
@@ -376,6 +379,33 @@ impl Config {
         Ok(config)
     }
 }
+
+/// The document guard's limits, each from its variable (defaults in `DocumentLimits`).
+fn document_limits(env: &dyn EnvSource) -> anyhow::Result<DocumentLimits> {
+    let d = DocumentLimits::default();
+    let limits = DocumentLimits {
+        max_bytes: env.parse_or("SF_MAX_DOCUMENT_BYTES", d.max_bytes)?,
+        max_tokens: env.parse_or("SF_MAX_DOCUMENT_TOKENS", d.max_tokens)?,
+        max_nesting: env.parse_or("SF_MAX_NESTING", d.max_nesting)?,
+        max_selections: env.parse_or("SF_MAX_SELECTIONS", d.max_selections)?,
+        max_directives: env.parse_or("SF_MAX_DIRECTIVES", d.max_directives)?,
+        max_directives_per_field: env
+            .parse_or("SF_MAX_DIRECTIVES_PER_FIELD", d.max_directives_per_field)?,
+        max_field_repeats: env.parse_or("SF_MAX_FIELD_REPEATS", d.max_field_repeats)?,
+        max_aliases: env.parse_or("SF_MAX_ALIASES", d.max_aliases)?,
+        max_root_fields: env.parse_or("SF_MAX_ROOT_FIELDS", d.max_root_fields)?,
+        max_variables_bytes: env.parse_or("SF_MAX_VARIABLES_BYTES", d.max_variables_bytes)?,
+    };
+    // Past this the parser's own recursion could exhaust a worker's stack again.
+    if limits.max_nesting > MAX_SAFE_NESTING {
+        anyhow::bail!("SF_MAX_NESTING must be at most {MAX_SAFE_NESTING}");
+    }
+    Ok(limits)
+}
+
+/// The deepest nesting the parser and the visitors after it are known to handle on a 2 MiB
+/// worker stack with room to spare (measured in a debug build; see `tests/api/hostile.rs`).
+pub const MAX_SAFE_NESTING: usize = 128;
 
 /// `count` units per `period_s` seconds, `burst` at once.
 fn quota(count: u64, period_s: u64, burst: u64) -> Quota {

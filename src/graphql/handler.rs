@@ -9,9 +9,9 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Data, ErrorExtensionValues, Request, Response, ServerError,
+    BatchRequest, Data, Request, Response, ServerError,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-    parser::types::OperationType,
+    parser::types::{ExecutableDocument, OperationType},
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
@@ -21,11 +21,16 @@ use axum::{
     response::{Html, IntoResponse, Response as HttpResponse},
 };
 
-use super::{AppSchema, loaders::Loaders, ratelimit::RateLimitOutcome};
+use super::{
+    AppSchema,
+    guard::{Guarded, coded},
+    loaders::Loaders,
+    ratelimit::RateLimitOutcome,
+};
 use crate::{
     db::StatementCounter,
     error::ErrorCode,
-    security::{audit as audit_trail, client_ip::client_ip},
+    security::{audit as audit_trail, client_ip::client_ip, document},
     service::session::ClientInfo,
     state::AppState,
 };
@@ -114,34 +119,53 @@ pub async fn get(
             );
         }
     };
-    if is_mutation(&request) {
-        let mut response = transport_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            media,
-            ErrorCode::BadUserInput,
-            "mutations must be sent with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
+    // Parsed here (through the guard) to refuse mutations, and handed on so the extension
+    // does not parse again. A refused document goes on unparsed: the extension refuses it
+    // after the rate limit has charged it, like any other.
+    let limits = &http.state.config.graphql.document;
+    let request = match document::parse(&request.query, limits) {
+        Ok(document) => {
+            if is_mutation(&document, request.operation_name.as_deref()) {
+                let mut response = transport_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    media,
+                    ErrorCode::BadUserInput,
+                    "mutations must be sent with POST",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return response;
+            }
+            let mut request = request.data(Guarded);
+            request.set_parsed_query(document);
+            request
+        }
+        Err(_) => request,
+    };
     execute(&http, BatchRequest::Single(request), media, &headers, peer).await
 }
 
-fn is_mutation(request: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        // Unparsable: execution reports the syntax error properly.
-        return false;
-    };
+/// Whether the operation `wanted` (or the only one) of `doc` is a mutation.
+fn is_mutation(doc: &ExecutableDocument, wanted: Option<&str>) -> bool {
     doc.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+        let selected = match (wanted, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
             (None, _) => true,
             (Some(_), None) => false,
         };
         selected && op.node.ty == OperationType::Mutation
     })
+}
+
+/// The status of a response whose operation never ran: 400 under the GraphQL media type,
+/// 200 for legacy JSON clients (GraphQL-over-HTTP).
+fn request_error_status(media: &'static str) -> StatusCode {
+    if media == GRAPHQL_RESPONSE_JSON {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// The value of a header, if it is valid text.
@@ -187,26 +211,18 @@ async fn execute(
             list
         }
     };
-    let limits = &state.config.graphql;
-    for request in &requests {
-        if let Err(refused) = crate::security::limits::check(
-            &request.query,
-            limits.max_aliases,
-            limits.max_root_fields,
-        ) {
-            // Like a validation error: 400 for the GraphQL media type, 200 for legacy JSON.
-            let status = if media == GRAPHQL_RESPONSE_JSON {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            return transport_error(
-                status,
-                media,
-                ErrorCode::QueryTooComplex,
-                &refused.message(),
-            );
-        }
+    // The guard bounds each document; the batch as a whole gets the same size budget, so
+    // batching cannot multiply what one request may cost.
+    let limits = &state.config.graphql.document;
+    let batch_bytes: usize = requests.iter().map(|r| r.query.len()).sum();
+    if requests.len() > 1 && batch_bytes > limits.max_bytes {
+        let refusal = document::Refusal::new(document::Limit::Bytes, batch_bytes, limits.max_bytes);
+        return transport_error(
+            request_error_status(media),
+            media,
+            ErrorCode::DocumentTooLarge,
+            &format!("the batch's documents: {}", refusal.message()),
+        );
     }
     if !requests.iter().all(has_document) {
         return transport_error(
@@ -247,13 +263,13 @@ async fn execute(
                 ErrorCode::Timeout,
             )]),
         };
-        let response = with_codes(response);
         if let Some((query, operation, variables)) = audited {
             audit.extend(audit_trail::mutations(
                 &query,
                 operation.as_deref(),
                 &variables,
                 &response,
+                limits,
             ));
         }
         responses.push(response);
@@ -286,17 +302,17 @@ async fn execute(
     let rate_limited = responses.iter().all(is_rate_limited);
     let status = if rate_limited {
         StatusCode::TOO_MANY_REQUESTS
-    } else if media == GRAPHQL_RESPONSE_JSON && request_error {
-        StatusCode::BAD_REQUEST
+    } else if request_error {
+        request_error_status(media)
     } else {
         StatusCode::OK
     };
-    let body = if single {
-        responses.pop().map(BatchResponse::Single)
+    let mut response = if single {
+        json_response(status, media, &Body::of(&responses[0], media))
     } else {
-        Some(BatchResponse::Batch(responses))
+        let bodies: Vec<_> = responses.iter().map(|r| Body::of(r, media)).collect();
+        json_response(status, media, &bodies)
     };
-    let mut response = json_response(status, media, &body);
     rate_limits.write_headers(response.headers_mut(), rate_limited);
     if state.config.server.expose_sql_count {
         response
@@ -387,40 +403,25 @@ fn client_info(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Clien
     }
 }
 
-/// Gives every error a code: those raised by the library (syntax, validation, variable
-/// coercion, limits) have none of their own.
-fn with_codes(mut response: Response) -> Response {
-    response.errors = response
-        .errors
-        .into_iter()
-        .map(|err| {
-            let has_code = err
-                .extensions
-                .as_ref()
-                .is_some_and(|ext| ext.get("code").is_some());
-            if has_code {
-                return err;
-            }
-            let code = if err.message.starts_with("Query is too complex")
-                || err.message.starts_with("Query is nested too deep")
-                || err.message.contains("too deep")
-            {
-                ErrorCode::QueryTooComplex
-            } else {
-                ErrorCode::BadUserInput
-            };
-            coded(err, code)
-        })
-        .collect();
-    response
+/// A response as sent: one whose operation never ran has no `data` entry at all under the
+/// GraphQL media type (GraphQL-over-HTTP), rather than `data: null`.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Full(&'a Response),
+    ErrorsOnly { errors: &'a [ServerError] },
 }
 
-fn coded(mut err: ServerError, code: ErrorCode) -> ServerError {
-    let ext = err
-        .extensions
-        .get_or_insert_with(ErrorExtensionValues::default);
-    ext.set("code", code.as_str());
-    err
+impl<'a> Body<'a> {
+    fn of(response: &'a Response, media: &'static str) -> Self {
+        if media == GRAPHQL_RESPONSE_JSON && is_request_error(response) {
+            Self::ErrorsOnly {
+                errors: &response.errors,
+            }
+        } else {
+            Self::Full(response)
+        }
+    }
 }
 
 /// The media type of the answer: the newer GraphQL one when the client accepts it.
@@ -489,7 +490,11 @@ pub async fn websocket(
 ) -> HttpResponse {
     let GraphqlHttp { state, schema } = http;
     let client = client_info(&state, peer, &headers);
+    // One message may be as large as one HTTP body; tungstenite's default is 64 MiB.
+    let max_message = state.config.server.body_limit_bytes;
     upgrade
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, schema, protocol)

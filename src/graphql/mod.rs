@@ -5,6 +5,7 @@ pub mod auth;
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod guard;
 pub mod handler;
 pub mod loaders;
 pub mod maintenance;
@@ -40,14 +41,16 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         builder = builder
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
-            // Recursion limit of the parser: far above any legitimate depth.
-            .limit_recursive_depth(64);
+            // The guard refuses deeper documents first; this is the library's own check.
+            .limit_recursive_depth(limits.document.max_nesting);
         if !state.config.server.introspection {
             builder = builder.disable_introspection();
         }
+        // Order matters: the rate limit charges a document before the guard looks at it.
         if state.limiter.enabled() {
             builder = builder.extension(ratelimit::RateLimitExtension);
         }
+        builder = builder.extension(guard::DocumentGuard::new());
         builder = builder.data(state);
     }
     builder.finish()

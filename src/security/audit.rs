@@ -3,11 +3,10 @@
 
 use async_graphql::{
     Name, Response, Variables,
-    parser::{
-        parse_query,
-        types::{OperationType, Selection},
-    },
+    parser::types::{OperationType, Selection},
 };
+
+use super::document::{self, DocumentLimits};
 use serde_json::Value;
 
 /// One root mutation field of a request.
@@ -48,18 +47,20 @@ fn redact(value: Value) -> Value {
     }
 }
 
-/// The root mutation fields `query` ran (empty for queries and unparsable documents).
+/// The root mutation fields `query` ran (empty for queries and for documents the guard
+/// refuses under `limits`, which never ran).
 pub fn mutations(
     query: &str,
     operation_name: Option<&str>,
     variables: &Variables,
     response: &Response,
+    limits: &DocumentLimits,
 ) -> Vec<MutationRecord> {
     // Cheap pre-check: most requests are queries.
     if !query.contains("mutation") {
         return Vec::new();
     }
-    let Ok(document) = parse_query(query) else {
+    let Ok(document) = document::parse(query, limits) else {
         return Vec::new();
     };
     let Some((_, operation)) =
@@ -142,7 +143,13 @@ mod tests {
         let query = "mutation M($p: String!, $id: ID!) { login(input: {username: \"a\", \
                      password: $p}) { accessToken } updateSensor(input: {id: $id, name: \"x\"}) \
                      { sensor { id } } }";
-        let records = mutations(query, None, &vars, &Response::default());
+        let records = mutations(
+            query,
+            None,
+            &vars,
+            &Response::default(),
+            &DocumentLimits::default(),
+        );
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].action, "login");
         assert_eq!(records[0].arguments["input"]["password"], "***");
@@ -158,6 +165,7 @@ mod tests {
             None,
             &Variables::default(),
             &Response::default(),
+            &DocumentLimits::default(),
         );
         assert!(none.is_empty());
         let q = mutations(
@@ -165,7 +173,26 @@ mod tests {
             None,
             &Variables::default(),
             &Response::default(),
+            &DocumentLimits::default(),
         );
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn refused_documents_record_nothing_and_are_never_parsed_unguarded() {
+        // 100,000 brackets: the parser alone would overflow the stack.
+        let deep = format!("mutation {{ a(x: {}) }}", "[".repeat(100_000));
+        let limits = DocumentLimits {
+            max_bytes: usize::MAX,
+            ..DocumentLimits::default()
+        };
+        let none = mutations(
+            &deep,
+            None,
+            &Variables::default(),
+            &Response::default(),
+            &limits,
+        );
+        assert!(none.is_empty());
     }
 }

@@ -9,12 +9,16 @@
 
 mod bad_input;
 mod helpers;
+mod hostile_corpus;
 mod plant_ops;
+mod process;
 
 mod alarms;
 mod auth;
 mod cli;
+mod fuzz;
 mod headers;
+mod hostile;
 mod instances;
 mod pagination;
 mod plant_bad_equipment_input;

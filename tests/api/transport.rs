@@ -415,8 +415,8 @@ async fn the_shutdown_handle_stops_the_server_and_frees_the_port() {
 #[tokio::test]
 async fn alias_bombs_and_wide_operations_are_refused() {
     let app = TestApp::spawn_with(Some(SMALL), |c| {
-        c.graphql.max_aliases = 20;
-        c.graphql.max_root_fields = 8;
+        c.graphql.document.max_aliases = 20;
+        c.graphql.document.max_root_fields = 8;
     })
     .await;
     let aliased = |n: usize| {

@@ -1,0 +1,134 @@
+//! `ServerProcess`: the real `smart-factory` binary (this build's profile, debug under
+//! `cargo test`) serving on a free port with its own SQLite file, killed when dropped.
+//! For tests where "the process is still alive" is the assertion.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead as _, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// A JWT secret for production-profile processes.
+pub const PRODUCTION_SECRET: &str = "hostile-tests-production-secret-0123456789";
+
+pub struct ServerProcess {
+    child: Child,
+    pub address: String,
+    /// Every log line the process printed so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// `serve` with `env` on top of: a fresh SQLite file, port 0, no seed, JSON logs.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/process.db?mode=rwc", dir.path().display());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_smart-factory"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("SF_BIND", "127.0.0.1:0")
+            .env("SF_SEED", "none")
+            .env("SF_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("spawn smart-factory serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("\"serving\"") {
+                    let addr = serde_json::from_str::<serde_json::Value>(&line)
+                        .ok()
+                        .and_then(|v| v["addr"].as_str().map(str::to_owned));
+                    let _ = addr_tx.send(addr);
+                }
+                lines.lock().expect("log").push(line);
+            }
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(60))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!(
+                    "the server never reported its address: {:?}",
+                    log.lock().expect("log")
+                )
+            });
+        Self {
+            child,
+            address: format!("http://{addr}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `ws://…/graphql/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql/ws", self.address.replace("http://", "ws://"))
+    }
+
+    /// Whether the process is running and answers `/health/live`.
+    pub async fn alive(&mut self, client: &reqwest::Client) -> bool {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        client
+            .get(format!("{}/health/live", self.address))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The exit status, once the process has ended within `limit` (None: still running).
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether a log line so far contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|l| l.contains(text))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
