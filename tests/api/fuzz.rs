@@ -297,7 +297,7 @@ async fn run_seed(server: &mut ServerProcess, client: &reqwest::Client, seed: u6
 async fn random_and_mutated_documents_never_crash_the_server() {
     // Development profile: queries that pass the guard run as the development admin, so
     // the resolvers see the generated arguments too.
-    let mut server = ServerProcess::start(&[("SF_RATE_LIMIT", "off")]);
+    let mut server = ServerProcess::start(&[("SF_RATE_LIMIT", "off")]).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

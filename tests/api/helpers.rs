@@ -38,7 +38,7 @@ pub const LARGE: Shape = Shape {
 };
 
 /// Where the test's database lives; dropped (PostgreSQL) when the test ends.
-enum TestDb {
+pub enum TestDb {
     Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -154,7 +154,9 @@ pub fn unique_redis_prefix() -> String {
     format!("sf_test_{}:", uuid::Uuid::new_v4().simple())
 }
 
-async fn create_database() -> (String, TestDb) {
+/// A fresh database for one test: a SQLite file, or a new PostgreSQL database when
+/// `TEST_DATABASE_URL` is set; its URL, and the guard that removes it.
+pub async fn create_database() -> (String, TestDb) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("sf_test_{}", uuid::Uuid::new_v4().simple());

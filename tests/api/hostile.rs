@@ -25,14 +25,14 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The production profile, anonymous limits out of the way (the corpus is larger than the
 /// anonymous burst; the rate limit has tests of its own).
-fn production(extra: &[(&'static str, &'static str)]) -> ServerProcess {
+async fn production(extra: &[(&str, &str)]) -> ServerProcess {
     let mut env = vec![
         ("SF_ENV", "production"),
         ("SF_JWT_SECRET", PRODUCTION_SECRET),
         ("SF_RATE_LIMIT", "off"),
     ];
     env.extend_from_slice(extra);
-    ServerProcess::start(&env)
+    ServerProcess::start(&env).await
 }
 
 fn client() -> reqwest::Client {
@@ -195,7 +195,7 @@ async fn over_socket(server: &ServerProcess, protocol: &'static str, payload: Va
 
 #[tokio::test]
 async fn every_hostile_document_over_every_transport_is_refused_and_the_server_lives() {
-    let mut server = production(&[]);
+    let mut server = production(&[]).await;
     let client = client();
     let limits = smart_factory::security::document::DocumentLimits::default();
     let corpus = cases(limits.max_nesting);
@@ -265,9 +265,10 @@ async fn the_deepest_nesting_the_configuration_allows_parses_on_a_worker_stack()
     let max = smart_factory::config::MAX_SAFE_NESTING;
     let max_text = max.to_string();
     let mut server = production(&[
-        ("SF_MAX_NESTING", Box::leak(max_text.into_boxed_str())),
+        ("SF_MAX_NESTING", max_text.as_str()),
         ("SF_MAX_DEPTH", "200"),
-    ]);
+    ])
+    .await;
     let client = client();
     // Each exactly at the limit: the field's `{` and the argument's `(` count.
     for query in [
@@ -306,7 +307,7 @@ async fn the_deepest_nesting_the_configuration_allows_parses_on_a_worker_stack()
 #[tokio::test]
 async fn shutdown_finishes_within_the_grace_period_whatever_requests_are_doing() {
     use tokio::io::AsyncWriteExt as _;
-    let mut server = production(&[("SF_SHUTDOWN_GRACE_S", "1")]);
+    let mut server = production(&[("SF_SHUTDOWN_GRACE_S", "1")]).await;
     let client = client();
     assert!(server.alive(&client).await);
     // A request whose body never finishes arriving, and an idle socket: draining would wait

@@ -1,9 +1,11 @@
 //! `ServerProcess`: the real `smart-factory` binary (this build's profile, debug under
-//! `cargo test`) serving on a free port with its own SQLite file, killed when dropped.
-//! For tests where "the process is still alive" is the assertion.
+//! `cargo test`) serving on a free port with its own database (SQLite, or PostgreSQL and
+//! Redis when the suite runs on them), killed when dropped. For tests where "the process is
+//! still alive" is the assertion.
 
 #![allow(dead_code)]
 
+use crate::helpers::{TestDb, create_database, test_redis_url, unique_redis_prefix};
 use std::{
     io::{BufRead as _, BufReader},
     process::{Child, Command, Stdio},
@@ -19,14 +21,14 @@ pub struct ServerProcess {
     pub address: String,
     /// Every log line the process printed so far.
     pub log: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl ServerProcess {
-    /// `serve` with `env` on top of: a fresh SQLite file, port 0, no seed, JSON logs.
-    pub fn start(env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}/process.db?mode=rwc", dir.path().display());
+    /// `serve` with `env` on top of: a fresh database (and the suite's Redis, with keys of
+    /// its own), port 0, no seed, JSON logs.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let (url, db) = create_database().await;
         let mut command = Command::new(env!("CARGO_BIN_EXE_smart-factory"));
         command
             .arg("serve")
@@ -35,9 +37,19 @@ impl ServerProcess {
             .env("SF_SEED", "none")
             .env("SF_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
-            .env_remove("REDIS_URL")
+            .env("DB_MAX_CONNECTIONS", "4")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        match test_redis_url() {
+            Some(redis) => {
+                command
+                    .env("REDIS_URL", redis)
+                    .env("SF_REDIS_PREFIX", unique_redis_prefix());
+            }
+            None => {
+                command.env_remove("REDIS_URL");
+            }
+        }
         for (name, value) in env {
             command.env(name, value);
         }
@@ -72,7 +84,7 @@ impl ServerProcess {
             child,
             address: format!("http://{addr}"),
             log,
-            _dir: dir,
+            _db: db,
         }
     }
 
