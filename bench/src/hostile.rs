@@ -6,8 +6,9 @@
 //! (20/s by default); and, with nothing else running, the server CPU each document costs
 //! (from `/proc/<pid>/stat`, over [`COST_SAMPLES`] sequential sends). The documents are the
 //! worst shapes under the default limits of `SF_MAX_DOCUMENT_BYTES` (32 KiB),
-//! `SF_MAX_DOCUMENT_TOKENS` (4,000) and `SF_MAX_SELECTIONS` (5,000); a server with other
-//! limits gets other documents refused, which the cost table shows.
+//! `SF_MAX_DOCUMENT_TOKENS` (3,500, every 8 bytes counting one more), `SF_MAX_OPERATIONS`
+//! (50) and `SF_MAX_SELECTIONS` (5,000); a server with other limits refuses other documents,
+//! which the cost table's status column shows.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -41,9 +42,16 @@ fn fan_out(levels: usize) -> String {
 /// The attacker's documents: a name, whether the default limits accept it, and the body.
 pub fn documents() -> Vec<(&'static str, bool, String)> {
     let body = |query: String| json!({ "query": query }).to_string();
-    let operations: String = (0..790)
+    let operations: String = (0..50)
         .map(|i| format!("query Q{i} {{ __typename }} "))
         .collect();
+    let fragments = {
+        let spreads: String = (0..150).map(|i| format!("...F{i} ")).collect();
+        let defs: String = (0..150)
+            .map(|i| format!("fragment F{i} on QueryRoot {{ __typename }} "))
+            .collect();
+        format!("query {{ ...G }} fragment G on QueryRoot {{ {spreads} }} {defs}")
+    };
     let wide = "query { ...G } fragment G on QueryRoot { ...F0 ...F0 ...F0 ...F0 } \
                 fragment F0 on QueryRoot { ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 \
                 ...F1 } fragment F1 on QueryRoot { ...F2 ...F2 ...F2 ...F2 ...F2 ...F2 ...F2 ...F2 \
@@ -51,20 +59,21 @@ pub fn documents() -> Vec<(&'static str, bool, String)> {
                 __typename __typename __typename __typename __typename __typename __typename }";
     vec![
         (
-            "4,000 tokens (a long list argument)",
+            "2,790-item list argument (3,490 weighted tokens)",
             true,
-            body(format!("{{ __typename(a: [{}]) }}", "1 ".repeat(3_990))),
+            body(format!("{{ __typename(a: [{}]) }}", "1 ".repeat(2_790))),
         ),
         (
-            "32 KiB string argument",
+            "27 KB string argument",
             true,
-            body(format!("{{ __typename(a: \"{}\") }}", "x".repeat(32_700))),
+            body(format!("{{ __typename(a: \"{}\") }}", "x".repeat(27_700))),
         ),
         (
-            "790 operations",
+            "50 operations",
             true,
             json!({ "query": operations, "operationName": "Q1" }).to_string(),
         ),
+        ("150 fragments", true, body(fragments)),
         (
             "4,445 selections via fragments",
             true,

@@ -24,9 +24,8 @@ pub enum Scenario {
     /// The `login` mutation of the bench user (argon2id verification + session insert);
     /// capped by the server's login rate limit unless that is off.
     Login,
-    /// `point-auth` alone, then with one anonymous client sending hostile documents at the
-    /// anonymous rate limit, then each document's server CPU (not in the default list; run
-    /// with `--server-env SF_DEV_ADMIN=off` so the attacker is really anonymous).
+    /// `point-auth` alone, then with one client sending hostile documents without a token at
+    /// the anonymous rate limit, then each document's server CPU (not in the default list).
     Hostile,
 }
 

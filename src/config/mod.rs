@@ -162,7 +162,7 @@ pub struct GraphqlConfig {
     /// `SF_MAX_BATCH`: most operations in one batched HTTP request.
     pub max_batch: usize,
     /// The guard's limits on each document and its variables (`SF_MAX_DOCUMENT_BYTES`,
-    /// `SF_MAX_DOCUMENT_TOKENS`, `SF_MAX_NESTING`, `SF_MAX_SELECTIONS`, `SF_MAX_DIRECTIVES`,
+    /// `SF_MAX_DOCUMENT_TOKENS`, `SF_MAX_OPERATIONS`, `SF_MAX_NESTING`, `SF_MAX_SELECTIONS`, `SF_MAX_DIRECTIVES`,
     /// `SF_MAX_DIRECTIVES_PER_FIELD`, `SF_MAX_FIELD_REPEATS`, `SF_MAX_ALIASES`,
     /// `SF_MAX_ROOT_FIELDS`, `SF_MAX_VARIABLES_BYTES`).
     pub document: DocumentLimits,
@@ -386,6 +386,7 @@ fn document_limits(env: &dyn EnvSource) -> anyhow::Result<DocumentLimits> {
     let limits = DocumentLimits {
         max_bytes: env.parse_or("SF_MAX_DOCUMENT_BYTES", d.max_bytes)?,
         max_tokens: env.parse_or("SF_MAX_DOCUMENT_TOKENS", d.max_tokens)?,
+        max_operations: env.parse_or("SF_MAX_OPERATIONS", d.max_operations)?,
         max_nesting: env.parse_or("SF_MAX_NESTING", d.max_nesting)?,
         max_selections: env.parse_or("SF_MAX_SELECTIONS", d.max_selections)?,
         max_directives: env.parse_or("SF_MAX_DIRECTIVES", d.max_directives)?,
@@ -488,6 +489,25 @@ mod tests {
             let err = config(&[(name, bad)]).expect_err(name);
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn document_limits_read_their_variables_and_nesting_stays_safe() {
+        let c = config(&[
+            ("SF_MAX_DOCUMENT_BYTES", "1000"),
+            ("SF_MAX_SELECTIONS", "7"),
+            ("SF_MAX_ALIASES", "3"),
+            ("SF_MAX_NESTING", "128"),
+        ])
+        .expect("set");
+        let d = c.graphql.document;
+        assert_eq!((d.max_bytes, d.max_selections, d.max_aliases), (1000, 7, 3));
+        assert_eq!(d.max_nesting, MAX_SAFE_NESTING);
+        assert_eq!(d.max_tokens, DocumentLimits::default().max_tokens);
+        let err = config(&[("SF_MAX_NESTING", "129")]).expect_err("too deep to be safe");
+        assert!(err.to_string().contains("SF_MAX_NESTING"), "{err}");
+        let err = config(&[("SF_MAX_DOCUMENT_TOKENS", "many")]).expect_err("malformed");
+        assert!(err.to_string().contains("SF_MAX_DOCUMENT_TOKENS"), "{err}");
     }
 
     #[test]

@@ -231,12 +231,12 @@ pub fn cases(nesting: usize) -> Vec<Case> {
         // Values the parser must take without echoing them back.
         query(
             "huge string argument",
-            format!("{{ sites(a: \"{}\") {{ code }} }}", "x".repeat(30_000)),
+            format!("{{ sites(a: \"{}\") {{ code }} }}", "x".repeat(20_000)),
             REFUSED_LATER,
         ),
         query(
             "huge number argument",
-            format!("{{ sites(a: 1{}) {{ code }} }}", "0".repeat(30_000)),
+            format!("{{ sites(a: 1{}) {{ code }} }}", "0".repeat(20_000)),
             REFUSED_LATER,
         ),
         query(
@@ -245,13 +245,13 @@ pub fn cases(nesting: usize) -> Vec<Case> {
             REFUSED_LATER,
         ),
         query(
-            "unknown field with a 30 KB name",
-            format!("{{ {} }}", "f".repeat(30_000)),
+            "unknown field with a 20 KB name",
+            format!("{{ {} }}", "f".repeat(20_000)),
             REFUSED_LATER,
         ),
         query(
-            "syntax error in a 15 KB document",
-            format!("{{ {} (((: }}", "__typename ".repeat(1_400)),
+            "syntax error in a 13 KB document",
+            format!("{{ {} (((: }}", "__typename ".repeat(1_200)),
             BAD_INPUT,
         ),
         query(
@@ -271,6 +271,16 @@ pub fn cases(nesting: usize) -> Vec<Case> {
             "control characters",
             "{ __typename\u{0000}\u{0007} }".into(),
             BAD_INPUT,
+        ),
+        query(
+            "too many operations",
+            (0..60).map(|i| format!("query Q{i} {{ __typename }} ")).collect(),
+            TOO_COMPLEX,
+        ),
+        query(
+            "white space past the token budget",
+            format!("{{ __typename {} }}", " ".repeat(30_000)),
+            TOO_LARGE,
         ),
         query(
             "many anonymous operations",

@@ -447,3 +447,79 @@ async fn alias_bombs_and_wide_operations_are_refused() {
         .await;
     assert_eq!(strict.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn document_limits_follow_the_configuration() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.graphql.document.max_bytes = 200;
+        c.graphql.document.max_selections = 6;
+        c.graphql.document.max_nesting = 5;
+    })
+    .await;
+    let fine = app.graphql("{ sites { code } }", json!({})).await;
+    assert_eq!(fine.data()["sites"][0]["code"], "PLANT-1");
+    let long = format!("{{ sites {{ code }} }} {}", "#".repeat(200));
+    let refused = app.graphql(&long, json!({})).await;
+    assert_eq!(refused.error_code(), "DOCUMENT_TOO_LARGE");
+    assert!(refused.error_message().contains("SF_MAX_DOCUMENT_BYTES"), "{}", refused.body);
+    let wide = "{ ...F ...F ...F } fragment F on QueryRoot { sites { code } }";
+    let refused = app.graphql(wide, json!({})).await;
+    assert_eq!(refused.error_code(), "QUERY_TOO_COMPLEX");
+    assert!(refused.error_message().contains("SF_MAX_SELECTIONS"), "{}", refused.body);
+    let deep = app.graphql("{ sites(a: [[[[1]]]]) { code } }", json!({})).await;
+    assert_eq!(deep.error_code(), "QUERY_TOO_COMPLEX");
+    assert!(deep.error_message().contains("SF_MAX_NESTING"), "{}", deep.body);
+    // The same limits on a socket: the guard is an extension every transport passes.
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let init = json!({ "type": "connection_init", "payload": {} });
+    socket
+        .send(Message::text(init.to_string()))
+        .await
+        .expect("send init");
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": wide } });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .expect("send");
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+}
+
+#[tokio::test]
+async fn a_socket_message_larger_than_a_body_closes_the_socket_only() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.server.body_limit_bytes = 64 * 1024).await;
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let huge = json!({ "type": "connection_init", "payload": { "x": "y".repeat(100 * 1024) } });
+    let _ = socket.send(Message::text(huge.to_string())).await;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) => return true,
+                Some(Ok(message)) if message.is_close() => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the server closes the socket within 10 s");
+    assert!(closed);
+    let fine = app.graphql("{ sites { code } }", json!({})).await;
+    assert_eq!(fine.data()["sites"][0]["code"], "PLANT-1");
+}

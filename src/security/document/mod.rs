@@ -24,8 +24,11 @@ use crate::error::ErrorCode;
 pub struct DocumentLimits {
     /// `SF_MAX_DOCUMENT_BYTES`.
     pub max_bytes: usize,
-    /// `SF_MAX_DOCUMENT_TOKENS`.
+    /// `SF_MAX_DOCUMENT_TOKENS`: tokens, every 8 bytes counting as one more (what the parser
+    /// spends, see [`scan`]).
     pub max_tokens: usize,
+    /// `SF_MAX_OPERATIONS`: operations defined in one document.
+    pub max_operations: usize,
     /// `SF_MAX_NESTING`: brackets in the text, and selection sets after fragment expansion.
     pub max_nesting: usize,
     /// `SF_MAX_SELECTIONS`: fields, spreads and inline fragments of an operation (or of any
@@ -46,14 +49,16 @@ pub struct DocumentLimits {
 }
 
 impl Default for DocumentLimits {
-    /// Far above any real client's documents — the whole-plant query is 300 bytes, 60 tokens,
-    /// 7 levels; GraphiQL's introspection query 1.7 KB, 300 tokens, 13 levels — and low
-    /// enough that the worst accepted document costs under 5 ms of CPU: the parser spends
-    /// about 1 µs a token (BENCHMARKS.md, "Hostile documents").
+    /// Far above any real client's documents — the whole-plant query is 300 bytes, 100
+    /// weighted tokens, 7 levels; GraphiQL's introspection query 1.7 KB, about 500 weighted
+    /// tokens, 13 levels — and low enough that the worst accepted document costs under 5 ms
+    /// of CPU: the parser spends about 1.1 µs a token and 0.14 µs a byte (BENCHMARKS.md,
+    /// "Hostile documents").
     fn default() -> Self {
         Self {
             max_bytes: 32 * 1024,
-            max_tokens: 4_000,
+            max_tokens: 3_500,
+            max_operations: 50,
             max_nesting: 64,
             max_selections: 5_000,
             max_directives: 100,
@@ -71,6 +76,7 @@ impl Default for DocumentLimits {
 pub enum Limit {
     Bytes,
     Tokens,
+    Operations,
     Nesting,
     ExpandedNesting,
     Selections,
@@ -89,6 +95,7 @@ impl Limit {
         match self {
             Self::Bytes => "SF_MAX_DOCUMENT_BYTES",
             Self::Tokens => "SF_MAX_DOCUMENT_TOKENS",
+            Self::Operations => "SF_MAX_OPERATIONS",
             Self::Nesting | Self::ExpandedNesting | Self::VariablesNesting => "SF_MAX_NESTING",
             Self::Selections => "SF_MAX_SELECTIONS",
             Self::Directives => "SF_MAX_DIRECTIVES",
@@ -139,7 +146,12 @@ impl Refusal {
         let (found, max) = (self.found, self.max);
         let what = match self.limit {
             Limit::Bytes => format!("the document is {found} bytes; at most {max} are allowed"),
-            Limit::Tokens => format!("the document has more than {max} tokens"),
+            Limit::Tokens => format!(
+                "the document has more than {max} tokens (every 8 bytes count as one more)"
+            ),
+            Limit::Operations => {
+                format!("the document defines {found} operations; at most {max} are allowed")
+            }
             Limit::Nesting => format!("the document nests more than {max} levels deep"),
             Limit::ExpandedNesting => format!(
                 "selections nest {found} levels deep after fragment expansion; at most {max} \
@@ -338,6 +350,39 @@ mod tests {
             "{}",
             err.message()
         );
+    }
+
+    /// graphql-js' `getIntrospectionQuery({ descriptions: true, specifiedByUrl: true,
+    /// directiveIsRepeatable: true, inputValueDeprecation: true })`, what GraphiQL sends.
+    const INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } \
+        mutationType { name } subscriptionType { name } types { ...FullType } directives { \
+        name description isRepeatable locations args(includeDeprecated: true) { ...InputValue \
+        } } } } fragment FullType on __Type { kind name description specifiedByURL \
+        fields(includeDeprecated: true) { name description args(includeDeprecated: true) { \
+        ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } \
+        inputFields(includeDeprecated: true) { ...InputValue } interfaces { ...TypeRef } \
+        enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } \
+        possibleTypes { ...TypeRef } } fragment InputValue on __InputValue { name description \
+        type { ...TypeRef } defaultValue isDeprecated deprecationReason } fragment TypeRef on \
+        __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { \
+        kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name \
+        ofType { kind name } } } } } } } } } }";
+
+    #[test]
+    fn real_clients_documents_pass_the_defaults() {
+        let limits = DocumentLimits::default();
+        parse(INTROSPECTION, &limits).expect("GraphiQL's introspection query");
+        let tokens = scan::scan(
+            INTROSPECTION,
+            scan::ScanLimits {
+                tokens: usize::MAX,
+                directives: usize::MAX,
+                nesting: usize::MAX,
+            },
+        )
+        .expect("scan")
+        .tokens;
+        assert!(tokens * 4 < limits.max_tokens, "{tokens} weighted tokens");
     }
 
     #[test]

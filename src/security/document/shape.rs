@@ -25,6 +25,11 @@ struct Cost {
 
 /// Checks `doc` against the shape limits of `limits`.
 pub fn check(doc: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), DocumentError> {
+    // Validation walks every operation against every fragment it reaches.
+    let operations = doc.operations.iter().count();
+    if operations > limits.max_operations {
+        return Err(Refusal::new(Limit::Operations, operations, limits.max_operations).into());
+    }
     let order = fragment_order(doc)?;
     let mut walker = Walker {
         limits,
@@ -299,6 +304,8 @@ mod tests {
     #[test]
     fn literal_limits() {
         let limits = DocumentLimits::default();
+        let operations: String = (0..51).map(|i| format!("query Q{i} {{ a }} ")).collect();
+        assert_eq!(refused(&operations, &limits).limit, Limit::Operations);
         let repeats = format!("{{ x {{ {} }} }}", "a ".repeat(11));
         assert_eq!(refused(&repeats, &limits).limit, Limit::FieldRepeats);
         assert!(parse(&format!("{{ x {{ {} }} }}", "a ".repeat(10)), &limits).is_ok());
