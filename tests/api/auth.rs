@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::{Value, json};
 use smart_factory::config::DEV_JWT_SECRET;
 
-use crate::helpers::{LARGE, SMALL, TestApp, insert_user_with_password};
+use crate::helpers::{LARGE, SMALL, TestApp, insert_user_with_password, ws_connect};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -455,22 +455,11 @@ async fn without_the_development_admin_anonymous_callers_may_only_log_in() {
 #[tokio::test]
 async fn websocket_connection_init_authenticates_with_the_same_rules() {
     use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    use tokio_tungstenite::tungstenite::Message;
     let app = TestApp::spawn_with(Some(SMALL), |c| c.auth.dev_admin_fallback = false).await;
     create_user(&app, "olga", Role::Viewer, &["WS-01"]).await;
     let (token, _) = login(&app, "olga").await;
-    let connect = || async {
-        let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-        let mut request = url.into_client_request().expect("request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        tokio_tungstenite::connect_async(request)
-            .await
-            .expect("connect")
-            .0
-    };
+    let connect = || ws_connect(&app.address, "graphql-transport-ws");
     async fn next<S>(socket: &mut S) -> Option<S::Item>
     where
         S: futures::Stream + Unpin,

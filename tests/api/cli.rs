@@ -2,7 +2,9 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::on_postgres;
+use std::time::Duration;
+
+use crate::{helpers::on_postgres, process::ServerProcess};
 
 fn run(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smart-factory"))
@@ -137,51 +139,17 @@ fn a_malformed_variable_is_named_at_start_up() {
     assert!(text(&output).contains("SF_BIND"), "{}", text(&output));
 }
 
-#[test]
-fn serve_stops_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    if on_postgres() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/serve.db?mode=rwc", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("SF_BIND", "127.0.0.1:0")
-        .env("SF_SEED", "none")
-        .env("SF_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    // Logs go to stdout; wait for the "serving" line (the process exits on any start-up error,
-    // which ends the stream and fails the test).
-    let stdout = child.stdout.take().expect("stdout");
-    let serving = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.contains("\"serving\""));
-    assert!(serving, "the server never reported that it was serving");
-    let pid = child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(status.success(), "exit status after SIGTERM: {status}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still running 20 s after SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+#[tokio::test]
+async fn serve_stops_cleanly_on_sigterm() {
+    // `ServerProcess` waits for the "serving" line (the process exits on any start-up error,
+    // which fails the test), on the suite's database.
+    let mut server = ServerProcess::start(&[]).await;
+    server.terminate();
+    let status = tokio::task::spawn_blocking(move || server.wait_for_exit(Duration::from_secs(20)))
+        .await
+        .expect("join")
+        .expect("still running 20 s after SIGTERM");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
 }
 
 #[test]

@@ -124,6 +124,25 @@ impl GqlResponse {
     }
 }
 
+/// A client socket on the server's `/graphql/ws`.
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/graphql/ws` of the server at `http_address` speaking `protocol`
+/// (`graphql-transport-ws` or `graphql-ws`).
+pub async fn ws_connect(http_address: &str, protocol: &'static str) -> WsStream {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, http::HeaderValue};
+    let url = format!("{}/graphql/ws", http_address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect")
+        .0
+}
+
 /// Whether the suite runs against PostgreSQL.
 pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())

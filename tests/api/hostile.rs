@@ -10,9 +10,10 @@ use std::time::Duration;
 use futures::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
+    helpers::ws_connect,
     hostile_corpus::{Case, Payload, cases, deep_list, deep_object, deep_selection},
     process::{PRODUCTION_SECRET, ServerProcess},
 };
@@ -148,13 +149,7 @@ async fn get(
 /// Sends `payload` as one operation over a socket speaking `protocol`; the first response,
 /// or `Null` when the server closed the socket instead.
 async fn over_socket(server: &ServerProcess, protocol: &'static str, payload: Value) -> Answer {
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let mut socket = ws_connect(&server.address, protocol).await;
     let init = json!({ "type": "connection_init", "payload": {} });
     socket
         .send(Message::text(init.to_string()))
@@ -326,14 +321,7 @@ async fn shutdown_finishes_within_the_grace_period_whatever_requests_are_doing()
         )
         .await
         .expect("write");
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (_socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let _socket = ws_connect(&server.address, "graphql-transport-ws").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.terminate();
     let status = tokio::task::spawn_blocking(move || {

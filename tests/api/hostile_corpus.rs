@@ -72,6 +72,15 @@ pub fn fragment_fan_out(levels: usize) -> String {
     doc
 }
 
+/// `length` fragments, each spreading the next once.
+pub fn fragment_chain(length: usize) -> String {
+    let mut doc = String::from("query { ...F0 }");
+    for i in 0..length {
+        doc.push_str(&format!(" fragment F{i} on QueryRoot {{ ...F{} }}", i + 1));
+    }
+    doc + &format!(" fragment F{length} on QueryRoot {{ __typename }}")
+}
+
 /// `[[[…1…]]]` nested `depth` deep, as a GraphQL value.
 pub fn deep_list(depth: usize) -> String {
     format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
@@ -162,24 +171,12 @@ pub fn cases(nesting: usize) -> Vec<Case> {
         ),
         query(
             "fragment chain 2,000 long",
-            {
-                let mut doc = String::from("query { ...F0 }");
-                for i in 0..2_000 {
-                    doc.push_str(&format!(" fragment F{i} on QueryRoot {{ ...F{} }}", i + 1));
-                }
-                doc + " fragment F2000 on QueryRoot { __typename }"
-            },
+            fragment_chain(2_000),
             TOO_LARGE,
         ),
         query(
             "fragment chain past the nesting limit",
-            {
-                let mut doc = String::from("query { ...F0 }");
-                for i in 0..100 {
-                    doc.push_str(&format!(" fragment F{i} on QueryRoot {{ ...F{} }}", i + 1));
-                }
-                doc + " fragment F100 on QueryRoot { __typename }"
-            },
+            fragment_chain(100),
             TOO_COMPLEX,
         ),
         // Sheer size.
@@ -274,7 +271,9 @@ pub fn cases(nesting: usize) -> Vec<Case> {
         ),
         query(
             "too many operations",
-            (0..60).map(|i| format!("query Q{i} {{ __typename }} ")).collect(),
+            (0..60)
+                .map(|i| format!("query Q{i} {{ __typename }} "))
+                .collect(),
             TOO_COMPLEX,
         ),
         query(

@@ -88,11 +88,6 @@ impl ServerProcess {
         }
     }
 
-    /// `ws://…/graphql/ws`.
-    pub fn ws_url(&self) -> String {
-        format!("{}/graphql/ws", self.address.replace("http://", "ws://"))
-    }
-
     /// Whether the process is running and answers `/health/live`.
     pub async fn alive(&mut self, client: &reqwest::Client) -> bool {
         if self.child.try_wait().ok().flatten().is_some() {

@@ -11,7 +11,7 @@ use smart_factory::config::Config;
 
 use crate::helpers::{
     GqlResponse, RedisServer, SMALL, TestApp, insert_user_with_password, shared_or_own_redis,
-    test_redis_url, unique_redis_prefix,
+    test_redis_url, unique_redis_prefix, ws_connect,
 };
 
 const PASSWORD: &str = "a long enough passphrase";
@@ -283,17 +283,9 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
 #[tokio::test]
 async fn a_refused_operation_over_websocket_gets_rate_limited() {
     use futures::SinkExt;
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    use tokio_tungstenite::tungstenite::Message;
     let app = TestApp::spawn_with(None, |c| anonymous_quota(c, "1/h,1")).await;
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let mut socket = ws_connect(&app.address, "graphql-transport-ws").await;
     let messages = [
         json!({ "type": "connection_init", "payload": {} }),
         json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ __typename }" } }),

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{SMALL, TestApp};
+use crate::helpers::{SMALL, TestApp, ws_connect};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -461,24 +461,30 @@ async fn document_limits_follow_the_configuration() {
     let long = format!("{{ sites {{ code }} }} {}", "#".repeat(200));
     let refused = app.graphql(&long, json!({})).await;
     assert_eq!(refused.error_code(), "DOCUMENT_TOO_LARGE");
-    assert!(refused.error_message().contains("SF_MAX_DOCUMENT_BYTES"), "{}", refused.body);
+    assert!(
+        refused.error_message().contains("SF_MAX_DOCUMENT_BYTES"),
+        "{}",
+        refused.body
+    );
     let wide = "{ ...F ...F ...F } fragment F on QueryRoot { sites { code } }";
     let refused = app.graphql(wide, json!({})).await;
     assert_eq!(refused.error_code(), "QUERY_TOO_COMPLEX");
-    assert!(refused.error_message().contains("SF_MAX_SELECTIONS"), "{}", refused.body);
-    let deep = app.graphql("{ sites(a: [[[[1]]]]) { code } }", json!({})).await;
-    assert_eq!(deep.error_code(), "QUERY_TOO_COMPLEX");
-    assert!(deep.error_message().contains("SF_MAX_NESTING"), "{}", deep.body);
-    // The same limits on a socket: the guard is an extension every transport passes.
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
+    assert!(
+        refused.error_message().contains("SF_MAX_SELECTIONS"),
+        "{}",
+        refused.body
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let deep = app
+        .graphql("{ sites(a: [[[[1]]]]) { code } }", json!({}))
+        .await;
+    assert_eq!(deep.error_code(), "QUERY_TOO_COMPLEX");
+    assert!(
+        deep.error_message().contains("SF_MAX_NESTING"),
+        "{}",
+        deep.body
+    );
+    // The same limits on a socket: the guard is an extension every transport passes.
+    let mut socket = ws_connect(&app.address, "graphql-transport-ws").await;
     let init = json!({ "type": "connection_init", "payload": {} });
     socket
         .send(Message::text(init.to_string()))
@@ -491,21 +497,16 @@ async fn document_limits_follow_the_configuration() {
         .await
         .expect("send");
     let next = next_json(&mut socket).await;
-    assert_eq!(next["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    assert_eq!(
+        next["payload"]["errors"][0]["extensions"]["code"],
+        "QUERY_TOO_COMPLEX"
+    );
 }
 
 #[tokio::test]
 async fn a_socket_message_larger_than_a_body_closes_the_socket_only() {
     let app = TestApp::spawn_with(Some(SMALL), |c| c.server.body_limit_bytes = 64 * 1024).await;
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let mut socket = ws_connect(&app.address, "graphql-transport-ws").await;
     let huge = json!({ "type": "connection_init", "payload": { "x": "y".repeat(100 * 1024) } });
     let _ = socket.send(Message::text(huge.to_string())).await;
     let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {

@@ -146,9 +146,9 @@ impl Refusal {
         let (found, max) = (self.found, self.max);
         let what = match self.limit {
             Limit::Bytes => format!("the document is {found} bytes; at most {max} are allowed"),
-            Limit::Tokens => format!(
-                "the document has more than {max} tokens (every 8 bytes count as one more)"
-            ),
+            Limit::Tokens => {
+                format!("the document has more than {max} tokens (every 8 bytes count as one more)")
+            }
             Limit::Operations => {
                 format!("the document defines {found} operations; at most {max} are allowed")
             }
