@@ -45,7 +45,7 @@ fn builder(config: &RedisConfig) -> anyhow::Result<Option<Builder>> {
     Ok(Some(builder))
 }
 
-/// A pub/sub client (its own connection) for the revocation listener, not yet connected.
+/// A pub/sub client (its own connection) for the event bus's listener, not yet connected.
 pub fn subscriber(config: &RedisConfig) -> anyhow::Result<Option<SubscriberClient>> {
     let Some(builder) = builder(config)? else {
         return Ok(None);

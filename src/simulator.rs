@@ -1,5 +1,6 @@
 //! The demo's telemetry simulator: every tick, each active sensor whose sample interval has
-//! passed gets a new plausible reading, written through the same batched path as ingest.
+//! passed gets a new plausible reading, written through the same batched path as ingest and
+//! published on the bus like an ingest batch.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 
 use crate::{
+    events::Event,
     seed::synthetic_value,
     service::telemetry::{NewReading, write_readings},
     state::AppState,
@@ -44,20 +46,24 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         ticks = ticks.wrapping_add(1);
         let now = Utc::now();
-        let batch: Vec<NewReading> = sensors
+        let (batch, published): (Vec<NewReading>, Vec<_>) = sensors
             .iter()
             .filter(|s| {
                 last.get(&s.id).is_none_or(|t| {
                     (now - *t).num_milliseconds() >= i64::from(s.sample_interval_ms)
                 })
             })
-            .map(|s| NewReading {
-                sensor_id: s.id,
-                ts: now,
-                value: synthetic_value(s, now, rng.random_range(-1.0..1.0)),
-                quality: 192,
+            .map(|s| {
+                let reading = NewReading {
+                    sensor_id: s.id,
+                    ts: now,
+                    value: synthetic_value(s, now, rng.random_range(-1.0..1.0)),
+                    quality: 192,
+                };
+                let event = reading.event(s);
+                (reading, event)
             })
-            .collect();
+            .unzip();
         if batch.is_empty() {
             continue;
         }
@@ -67,6 +73,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 for r in &batch {
                     last.insert(r.sensor_id, r.ts);
                 }
+                state.events.publish(Event::Readings {
+                    readings: published,
+                });
             }
             Err(err) => tracing::warn!(error = ?err, "simulator: writing readings failed"),
         }

@@ -97,16 +97,18 @@ impl Application {
             state,
             shutdown,
         } = self;
-        let mut background = Vec::new();
-        if let Some(listener) = crate::auth::broadcast::listen(
+        let mut background = crate::events::bridge::start(
             &state.config.redis,
-            state.auth.clone(),
+            state.redis.clone(),
+            state.events.clone(),
             shutdown.subscribe(),
         )
-        .await?
-        {
-            background.push(listener);
-        }
+        .await?;
+        background.push(crate::auth::revocations::listen(
+            &state.events,
+            state.auth.clone(),
+            shutdown.subscribe(),
+        ));
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
                 state.clone(),

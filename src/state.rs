@@ -3,8 +3,8 @@
 use std::{sync::Arc, time::Instant};
 
 use crate::{
-    auth::session::Authenticator, config::Config, db::Db, security::ratelimit::RateLimiter,
-    telemetry::Metrics,
+    auth::session::Authenticator, config::Config, db::Db, events::EventBus,
+    security::ratelimit::RateLimiter, telemetry::Metrics,
 };
 
 /// Shared, cheaply cloned application state.
@@ -20,6 +20,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Redis, when `REDIS_URL` is set.
     pub redis: Option<fred::clients::Pool>,
+    /// The factory event bus (across instances when Redis is there).
+    pub events: Arc<EventBus>,
     /// Rate limits (in Redis when there is one).
     pub limiter: Arc<RateLimiter>,
     /// This instance's id (host and pid), as shown in metrics.
@@ -41,14 +43,11 @@ impl AppState {
                 .map(|pool| (pool, config.redis.prefix.as_str(), config.redis.timeout)),
             metrics.clone(),
         );
+        let events = Arc::new(EventBus::new(metrics.clone()));
         let auth = Authenticator::new(&config.auth);
-        if let Some(pool) = &redis {
-            auth.set_broadcast(crate::auth::broadcast::Broadcast::new(
-                pool.clone(),
-                &config.redis.prefix,
-            ));
-        }
+        auth.set_events(events.clone());
         Ok(Self {
+            events,
             auth: Arc::new(auth),
             redis,
             limiter: Arc::new(limiter),

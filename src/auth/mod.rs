@@ -4,9 +4,9 @@
 //! without runs as the development admin where that is allowed (`SF_DEV_ADMIN`, development
 //! only), else anonymously — and anonymous callers may only log in.
 
-pub mod broadcast;
 pub mod jwt;
 pub mod password;
+pub mod revocations;
 pub mod session;
 
 use std::sync::Arc;

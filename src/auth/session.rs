@@ -18,6 +18,7 @@ use super::{Caller, WorkshopScope, jwt::JwtKeys, password};
 use crate::{
     config::AuthConfig,
     error::{AppError, AppResult, INVALID_TOKEN},
+    events::{Event, EventBus, Revocation},
 };
 
 /// Longest a cached session answer is trusted.
@@ -52,8 +53,8 @@ pub struct Authenticator {
     /// Gateway API tokens by hash.
     api_tokens: Cache<String, Arc<ApiTokenInfo>>,
     dummy_hash: OnceCell<String>,
-    /// Tells the other instances about revocations (with Redis).
-    broadcast: std::sync::OnceLock<super::broadcast::Broadcast>,
+    /// Where revocations go out to every instance.
+    events: std::sync::OnceLock<Arc<EventBus>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -77,7 +78,7 @@ impl Authenticator {
                 .time_to_live(SESSION_CACHE_TTL)
                 .build(),
             dummy_hash: OnceCell::new(),
-            broadcast: std::sync::OnceLock::new(),
+            events: std::sync::OnceLock::new(),
         }
     }
 
@@ -170,32 +171,35 @@ impl Authenticator {
 
     /// Forgets an API token here at once (after revocation), by its hash.
     pub async fn forget_api_token(&self, hash: &str) {
-        self.api_tokens.invalidate(hash).await;
-        if let Some(broadcast) = self.broadcast.get() {
-            broadcast.publish(&format!("t:{hash}")).await;
-        }
+        let revocation = Revocation::ApiToken(hash.to_owned());
+        self.apply(&revocation).await;
+        self.publish(revocation);
     }
 
-    /// Publishes this instance's revocations to the others from now on.
-    pub fn set_broadcast(&self, broadcast: super::broadcast::Broadcast) {
-        let _ = self.broadcast.set(broadcast);
+    /// Publishes this instance's revocations on `events` from now on.
+    pub fn set_events(&self, events: Arc<EventBus>) {
+        let _ = self.events.set(events);
     }
 
-    /// Forgets a session at once — here, and on every instance when Redis carries it (after
-    /// logout, revocation, or a change to what its user may do).
+    /// Forgets a session at once — here, and on every instance when the bus reaches them
+    /// (after logout, revocation, or a change to what its user may do).
     pub async fn forget(&self, sid: &str) {
-        self.sessions.invalidate(sid).await;
-        if let Some(broadcast) = self.broadcast.get() {
-            broadcast.publish(&format!("s:{sid}")).await;
+        let revocation = Revocation::Session(sid.to_owned());
+        self.apply(&revocation).await;
+        self.publish(revocation);
+    }
+
+    fn publish(&self, revocation: Revocation) {
+        if let Some(events) = self.events.get() {
+            events.publish(Event::Revoked(revocation));
         }
     }
 
-    /// Applies another instance's revocation to this instance's caches.
-    pub async fn apply_remote(&self, message: &str) {
-        if let Some(sid) = message.strip_prefix("s:") {
-            self.sessions.invalidate(sid).await;
-        } else if let Some(hash) = message.strip_prefix("t:") {
-            self.api_tokens.invalidate(hash).await;
+    /// Drops a revoked session or token from this instance's caches.
+    pub async fn apply(&self, revocation: &Revocation) {
+        match revocation {
+            Revocation::Session(sid) => self.sessions.invalidate(sid).await,
+            Revocation::ApiToken(hash) => self.api_tokens.invalidate(hash).await,
         }
     }
 

@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::{
     auth::Caller,
     error::{AppError, AppResult},
+    events::{Event, EventBus, Reading},
 };
 
 /// Which sensors a latest-values query is about: exactly one selector.
@@ -319,6 +320,20 @@ pub struct NewReading {
     pub quality: i16,
 }
 
+impl NewReading {
+    /// The reading as the bus carries it, with what subscribers filter on.
+    pub fn event(&self, sensor: &sensor::Model) -> Reading {
+        Reading {
+            sensor_id: self.sensor_id,
+            equipment_id: sensor.equipment_id,
+            workshop_id: sensor.workshop_id,
+            ts: self.ts,
+            value: self.value,
+            quality: self.quality,
+        }
+    }
+}
+
 /// Rows per multi-row INSERT: 4 parameters each, well under every engine's limit.
 const WRITE_CHUNK: usize = 1_000;
 
@@ -434,9 +449,11 @@ pub struct IngestReport {
 /// scope). Each row is checked on its own — unknown or hidden sensor, inactive sensor, time
 /// too far ahead or behind, quality out of range — and reported if rejected; the rest are
 /// stored in one transaction, idempotently on `(sensor_id, ts)`. Two statements for the
-/// checks and the writes, however many rows.
+/// checks and the writes, however many rows. After the commit, the accepted readings go out
+/// on the bus as one `readings` event.
 pub async fn ingest(
     db: &DatabaseConnection,
+    events: &EventBus,
     caller: &Caller,
     rows: &[IngestRow],
 ) -> AppResult<IngestReport> {
@@ -465,6 +482,7 @@ pub async fn ingest(
     let now = Utc::now();
     let mut report = IngestReport::default();
     let mut good = Vec::with_capacity(rows.len());
+    let mut published = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
         let reject = |code, message| Rejection {
             index,
@@ -490,12 +508,14 @@ pub async fn ingest(
                 "`quality` must be between 0 and 255",
             )),
             Some(s) => {
-                good.push(NewReading {
+                let reading = NewReading {
                     sensor_id: s.id,
                     ts: row.ts,
                     value: row.value,
                     quality: row.quality.map_or(192, |q| q as i16),
-                });
+                };
+                published.push(reading.event(s));
+                good.push(reading);
                 None
             }
         };
@@ -505,5 +525,10 @@ pub async fn ingest(
     }
     report.accepted = good.len();
     report.inserted = write_readings(db, &good).await?;
+    if !published.is_empty() {
+        events.publish(Event::Readings {
+            readings: published,
+        });
+    }
     Ok(report)
 }

@@ -22,6 +22,20 @@ pub struct ClassLabels {
     pub class: &'static str,
 }
 
+/// Labels of the event-bus counters by topic.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabels {
+    /// `readings`, `auth`, … (see `events::Topic`).
+    pub topic: &'static str,
+}
+
+/// Labels of the dropped-event counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// `outbox_full`, `redis_down`, `redis_failed`, `undecodable`, `listener_lagged`.
+    pub reason: &'static str,
+}
+
 /// Labels of the security-event counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
@@ -57,6 +71,12 @@ pub struct Metrics {
     pub db_ping_us: Gauge,
     /// Operations refused by a rate limit, by class.
     pub rate_limit_trips: Family<ClassLabels, Counter>,
+    /// Events published on this instance's bus, by topic.
+    pub events_published: Family<TopicLabels, Counter>,
+    /// Events received from other instances through Redis, by topic.
+    pub events_received: Family<TopicLabels, Counter>,
+    /// Events that did not cross to (or from) the other instances, by reason.
+    pub events_dropped: Family<ReasonLabels, Counter>,
     /// Rate-limit checks Redis failed (answered by the in-process limiter instead).
     pub rate_limit_redis_errors: Counter,
 }
@@ -80,6 +100,9 @@ impl Metrics {
         let db_ping_us = Gauge::default();
         let rate_limit_trips = Family::<ClassLabels, Counter>::default();
         let rate_limit_redis_errors = Counter::default();
+        let events_published = Family::<TopicLabels, Counter>::default();
+        let events_received = Family::<TopicLabels, Counter>::default();
+        let events_dropped = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "graphql_requests",
             "GraphQL operations executed",
@@ -140,8 +163,26 @@ impl Metrics {
             "Rate-limit checks answered in-process because Redis failed",
             rate_limit_redis_errors.clone(),
         );
+        registry.register(
+            "events_published",
+            "Events published on this instance's bus",
+            events_published.clone(),
+        );
+        registry.register(
+            "events_received",
+            "Events received from other instances through Redis",
+            events_received.clone(),
+        );
+        registry.register(
+            "events_dropped",
+            "Events that did not cross between instances, by reason",
+            events_dropped.clone(),
+        );
         Self {
             registry,
+            events_published,
+            events_received,
+            events_dropped,
             graphql_requests,
             graphql_duration,
             sql_per_request,
@@ -160,6 +201,27 @@ impl Metrics {
     pub fn rate_limit_trip(&self, class: &'static str) {
         self.rate_limit_trips
             .get_or_create(&ClassLabels { class })
+            .inc();
+    }
+
+    /// Counts one event published on `topic`.
+    pub fn event_published(&self, topic: &'static str) {
+        self.events_published
+            .get_or_create(&TopicLabels { topic })
+            .inc();
+    }
+
+    /// Counts one event received from another instance on `topic`.
+    pub fn event_received(&self, topic: &'static str) {
+        self.events_received
+            .get_or_create(&TopicLabels { topic })
+            .inc();
+    }
+
+    /// Counts one event that stayed local (or was lost on the way in) for `reason`.
+    pub fn event_dropped(&self, reason: &'static str) {
+        self.events_dropped
+            .get_or_create(&ReasonLabels { reason })
             .inc();
     }
 

@@ -16,6 +16,7 @@ mod process;
 mod alarms;
 mod auth;
 mod cli;
+mod events;
 mod fuzz;
 mod headers;
 mod hostile;

@@ -74,7 +74,8 @@ impl TelemetryMutation {
             })
             .collect();
         let state = ctx.state();
-        let report = telemetry::ingest(&state.db.write, ctx.caller()?, &rows).await?;
+        let report =
+            telemetry::ingest(&state.db.write, &state.events, ctx.caller()?, &rows).await?;
         state.metrics.readings_ingested.inc_by(report.inserted);
         Ok(IngestReadingsPayload {
             accepted: i32::try_from(report.accepted).unwrap_or(i32::MAX),

@@ -1,0 +1,170 @@
+//! The event bus: writes publish after they commit, on every instance sharing a Redis, once
+//! per subscriber; without Redis events stay local and writes go on.
+
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use smart_factory::events::{Event, Topic};
+use tokio::sync::broadcast::{Receiver, error::TryRecvError};
+
+use crate::helpers::{RedisServer, SMALL, TestApp, iso, shared_or_own_redis, unique_redis_prefix};
+
+const INGEST: &str = "mutation($i: IngestReadingsInput!) { ingestReadings(input: $i) { \
+    accepted inserted rejected { index code } } }";
+
+/// The next event within 10 s (delivery, not performance).
+async fn next_event(events: &mut Receiver<std::sync::Arc<Event>>) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("the bus is open")
+        .as_ref()
+        .clone()
+}
+
+/// Two readings of the first two sensors of `app`.
+async fn readings(app: &TestApp) -> (Vec<i64>, Value) {
+    let r = app
+        .graphql("{ sensors(first: 2) { edges { node { id } } } }", json!({}))
+        .await;
+    let ids: Vec<i64> = r.data()["sensors"]["edges"]
+        .as_array()
+        .expect("sensors")
+        .iter()
+        .map(|e| {
+            e["node"]["id"]
+                .as_str()
+                .expect("id")
+                .parse()
+                .expect("numeric")
+        })
+        .collect();
+    let now = iso(chrono::Utc::now());
+    let rows: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "sensorId": id.to_string(), "ts": now, "value": 42.5 }))
+        .collect();
+    (ids, json!({ "i": { "readings": rows } }))
+}
+
+fn sensor_ids(event: &Event) -> Vec<i64> {
+    match event {
+        Event::Readings { readings } => readings.iter().map(|r| r.sensor_id).collect(),
+        other => panic!("a readings event, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_ingest_on_one_instance_is_one_event_on_every_instance() {
+    let (_own, url) = shared_or_own_redis().await;
+    let prefix = unique_redis_prefix();
+    let a = TestApp::spawn_with(Some(SMALL), |c| {
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    let shared_db = a.state.config.database.url.expose_secret().to_owned();
+    let b = TestApp::spawn_with(None, |c| {
+        c.database.url = shared_db.clone().into();
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    let mut on_a = a.state.events.subscribe(Topic::Readings);
+    let mut on_b = b.state.events.subscribe(Topic::Readings);
+    let (ids, variables) = readings(&b).await;
+    let stored = b.graphql(INGEST, variables).await;
+    assert_eq!(stored.data()["ingestReadings"]["accepted"], 2);
+    let remote = next_event(&mut on_a).await;
+    assert_eq!(sensor_ids(&remote), ids);
+    if let Event::Readings { readings } = &remote {
+        assert!(
+            readings
+                .iter()
+                .all(|r| r.value == 42.5 && r.workshop_id > 0)
+        );
+    }
+    let local = next_event(&mut on_b).await;
+    assert_eq!(local, remote, "the same event on both instances");
+    // B's own event comes back from Redis too and must not be delivered again: the next
+    // event B delivers is a later one of A's (Redis keeps one channel's messages in order).
+    let (_, later) = readings(&a).await;
+    let later = later.to_string().replace("42.5", "7.25");
+    let stored = a
+        .graphql(INGEST, serde_json::from_str(&later).expect("json"))
+        .await;
+    assert_eq!(stored.data()["ingestReadings"]["accepted"], 2);
+    match next_event(&mut on_b).await {
+        Event::Readings { readings } => assert!(
+            readings.iter().all(|r| r.value == 7.25),
+            "B delivered its own event twice: {readings:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let on_a_later = next_event(&mut on_a).await;
+    assert!(matches!(&on_a_later, Event::Readings { readings } if readings[0].value == 7.25));
+    let metrics = a.get("/metrics").await.body.to_string();
+    assert!(
+        metrics.contains(r#"sf_events_received_total{topic=\"readings\"} 1"#)
+            || metrics.contains(r#"sf_events_received_total{topic="readings"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn without_redis_events_stay_local_and_writes_go_on() {
+    let mut redis = RedisServer::start().await;
+    let app = TestApp::spawn_with(Some(SMALL), |c| {
+        c.redis.url = Some(redis.url().into());
+        c.redis.prefix = unique_redis_prefix();
+    })
+    .await;
+    let mut events = app.state.events.subscribe(Topic::Readings);
+    redis.kill();
+    let (ids, variables) = readings(&app).await;
+    let stored = app.graphql(INGEST, variables).await;
+    assert_eq!(stored.data()["ingestReadings"]["accepted"], 2);
+    assert_eq!(sensor_ids(&next_event(&mut events).await), ids);
+    // The copy for other instances is counted as dropped, not queued forever.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app.get("/metrics").await.body.to_string();
+        if metrics.contains("sf_events_dropped_total{reason=") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no dropped event counted: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn refused_and_rolled_back_writes_publish_nothing() {
+    let app = TestApp::seeded(SMALL).await;
+    let mut events = app.state.events.subscribe(Topic::Readings);
+    let now = iso(chrono::Utc::now());
+    let unknown =
+        json!({ "i": { "readings": [{ "sensorId": "999999", "ts": now, "value": 1.0 }] } });
+    let refused = app.graphql(INGEST, unknown).await;
+    assert_eq!(refused.data()["ingestReadings"]["accepted"], 0);
+    // A failure inside the write's transaction: the table the latest values go to is gone.
+    let (_, variables) = readings(&app).await;
+    let before = app.count("sensor_readings").await;
+    sea_orm::ConnectionTrait::execute_unprepared(&app.state.db.write, "DROP TABLE sensor_latest")
+        .await
+        .expect("drop");
+    let failed = app.graphql(INGEST, variables).await;
+    assert_eq!(failed.error_code(), "INTERNAL");
+    assert_eq!(
+        app.count("sensor_readings").await,
+        before,
+        "nothing of the batch stored"
+    );
+    assert!(
+        matches!(events.try_recv(), Err(TryRecvError::Empty)),
+        "an event for a refused or rolled-back write"
+    );
+}
