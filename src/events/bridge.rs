@@ -1,8 +1,9 @@
 //! The bus across instances, through Redis pub/sub (fred): one outbox drained by a publisher
 //! task, and one subscriber connection per instance for every topic, fanning out locally.
 //!
-//! Each message is `{"origin": …, "event": …}` as JSON on `<prefix>events:<topic>`; an
-//! instance ignores the messages it published itself (it delivered them locally already).
+//! Each message is `(origin, event)` in postcard on `<prefix>events:<topic>` (measured against
+//! JSON and MessagePack: BENCHMARKS.md, "Event encoding"); an instance ignores the messages it
+//! published itself (it delivered them locally already).
 //! While Redis is down, events stay on the instance that made them (counted and logged) and
 //! the subscription is retried every second; nothing a writer does waits for Redis.
 
@@ -100,7 +101,7 @@ pub async fn start(
                         let decoded = message
                             .value
                             .as_bytes()
-                            .and_then(|bytes| serde_json::from_slice::<Incoming>(bytes).ok());
+                            .and_then(|bytes| postcard::from_bytes::<Incoming>(bytes).ok());
                         match decoded {
                             Some(incoming) if incoming.origin == bus.origin => {}
                             Some(incoming) => bus.deliver_remote(incoming.event),
@@ -146,7 +147,7 @@ async fn publish_loop(
             warn_throttled("Redis is down: events stay on this instance");
             continue;
         }
-        let payload = match serde_json::to_vec(&Outgoing {
+        let payload = match postcard::to_stdvec(&Outgoing {
             origin: &bus.origin,
             event: &event,
         }) {

@@ -60,6 +60,9 @@ pub struct Reading {
     pub sensor_id: i64,
     pub equipment_id: i64,
     pub workshop_id: i64,
+    /// On the wire as microseconds since the epoch: formatting RFC 3339 text was most of
+    /// the encoding cost.
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub ts: DateTime<Utc>,
     pub value: f64,
     pub quality: i16,
@@ -67,7 +70,6 @@ pub struct Reading {
 
 /// A revoked credential every instance must drop from its caches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "what", content = "key", rename_all = "snake_case")]
 pub enum Revocation {
     /// A session, by id.
     Session(String),
@@ -75,9 +77,10 @@ pub enum Revocation {
     ApiToken(String),
 }
 
-/// Everything the bus carries. Published after the write it reports has committed.
+/// Everything the bus carries. Published after the write it reports has committed. The wire
+/// form (postcard) is positional: add variants and fields at the end, and deploy every
+/// instance of a version together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// The readings one ingest call or simulator tick stored (accepted rows, new or resent).
     Readings { readings: Vec<Reading> },
@@ -180,20 +183,29 @@ mod tests {
     }
 
     #[test]
-    fn the_wire_form_is_tagged_and_round_trips() {
+    fn the_wire_form_round_trips() {
         let event = Event::Readings {
             readings: vec![Reading {
                 sensor_id: 1,
                 equipment_id: 2,
                 workshop_id: 3,
-                ts: Utc::now(),
+                ts: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
                 value: 1.5,
                 quality: 192,
             }],
         };
-        let json = serde_json::to_string(&event).expect("encode");
-        assert!(json.starts_with(r#"{"kind":"readings""#), "{json}");
-        assert_eq!(serde_json::from_str::<Event>(&json).expect("decode"), event);
+        let bytes = postcard::to_stdvec(&event).expect("encode");
+        assert!(bytes.len() < 40, "{} bytes for one reading", bytes.len());
+        assert_eq!(
+            postcard::from_bytes::<Event>(&bytes).expect("decode"),
+            event
+        );
+        let revoked = Event::Revoked(Revocation::ApiToken("h".into()));
+        let bytes = postcard::to_stdvec(&revoked).expect("encode");
+        assert_eq!(
+            postcard::from_bytes::<Event>(&bytes).expect("decode"),
+            revoked
+        );
         for topic in Topic::ALL {
             assert_eq!(Topic::from_name(topic.name()), Some(topic));
         }

@@ -321,13 +321,15 @@ pub struct NewReading {
 }
 
 impl NewReading {
-    /// The reading as the bus carries it, with what subscribers filter on.
+    /// The reading as the bus carries it, with what subscribers filter on (to the
+    /// microsecond, as the wire and PostgreSQL keep it, so every instance sees the same).
     pub fn event(&self, sensor: &sensor::Model) -> Reading {
+        use chrono::SubsecRound as _;
         Reading {
             sensor_id: self.sensor_id,
             equipment_id: sensor.equipment_id,
             workshop_id: sensor.workshop_id,
-            ts: self.ts,
+            ts: self.ts.trunc_subsecs(6),
             value: self.value,
             quality: self.quality,
         }
