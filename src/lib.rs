@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod ingest;
 pub mod redis;
 pub mod security;
 pub mod seed;

@@ -260,6 +260,10 @@ pub fn router(state: AppState) -> Router {
     let graphql_routes = graphql_routes
         .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))
         .with_state(http);
+    let ingest = Router::new()
+        .route("/ingest", axum::routing::post(crate::ingest::post))
+        .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))
+        .with_state(state.clone());
     let ops = Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -271,7 +275,7 @@ pub fn router(state: AppState) -> Router {
             config.server.hsts_max_age
         ))
     });
-    let mut router = Router::new().merge(graphql_routes).merge(ops);
+    let mut router = Router::new().merge(graphql_routes).merge(ingest).merge(ops);
     if let Some(cors) = cors_layer(&config.server.cors_origins) {
         router = router.layer(cors);
     }

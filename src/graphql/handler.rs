@@ -395,7 +395,7 @@ fn is_rate_limited(response: &Response) -> bool {
 }
 
 /// Where the request came from: the peer, or the client behind a trusted proxy.
-fn client_info(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> ClientInfo {
+pub fn client_info(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> ClientInfo {
     let ip = client_ip(peer.ip(), headers, &state.config.server.trusted_proxies);
     ClientInfo {
         ip: Some(ip.to_string()),

@@ -120,6 +120,23 @@ pub async fn check_login(ctx: &Context<'_>, username: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Charges a request that is not GraphQL (`POST /ingest`) `cost` units of its caller's class;
+/// a refusal is recorded like any other and returned.
+pub async fn charge_request(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    cost: u64,
+) -> Result<(), Decision> {
+    if !state.limiter.enabled() {
+        return Ok(());
+    }
+    match Charge::of(Some(caller), Some(client), None) {
+        Some(charge) => charge.apply(state, cost).await,
+        None => Ok(()),
+    }
+}
+
 /// What the rate limiter decided during one HTTP request (shared by its operations).
 #[derive(Clone, Debug, Default)]
 pub struct RateLimitOutcome(Arc<Mutex<Decisions>>);

@@ -20,6 +20,7 @@ mod events;
 mod fuzz;
 mod headers;
 mod hostile;
+mod ingest_http;
 mod instances;
 mod pagination;
 mod plant_bad_equipment_input;
