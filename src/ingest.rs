@@ -17,7 +17,10 @@ use serde::Deserialize;
 
 use crate::{
     error::{AppError, ErrorCode, whole_seconds},
-    graphql::{handler::client_info, ratelimit::charge_request},
+    graphql::{
+        handler::{client_info, is_json},
+        ratelimit::charge_request,
+    },
     service::telemetry::{self, IngestRow},
     state::AppState,
 };
@@ -79,12 +82,7 @@ pub async fn post(
             );
         }
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    if !is_json(&headers) {
         return refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,

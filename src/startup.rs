@@ -137,9 +137,9 @@ impl Application {
         // Draining waits for every open connection (sockets, stalled uploads): after the
         // grace period the server stops anyway, and a watchdog thread ends the process if
         // even that does not happen (a wedged runtime cannot run the timer).
-        let _watchdog = Watchdog::default();
+        let watchdog = Watchdog::default();
         let overdue = {
-            let watchdog = _watchdog.clone();
+            let watchdog = watchdog.clone();
             async move {
                 if stopped_at.await.is_err() {
                     return std::future::pending().await;

@@ -68,12 +68,7 @@ pub async fn post(
             return transport_error(status, media, ErrorCode::BadUserInput, &message);
         }
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case(APPLICATION_JSON) {
+    if !is_json(&headers) {
         return transport_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
@@ -166,6 +161,13 @@ fn request_error_status(media: &'static str) -> StatusCode {
     } else {
         StatusCode::OK
     }
+}
+
+/// Whether the request says `content-type: application/json` (parameters allowed).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    let content_type = header(headers, header::CONTENT_TYPE).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case(APPLICATION_JSON)
 }
 
 /// The value of a header, if it is valid text.
