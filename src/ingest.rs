@@ -21,7 +21,10 @@ use crate::{
         handler::{client_info, is_json},
         ratelimit::charge_request,
     },
-    service::telemetry::{self, IngestRow},
+    service::{
+        audit::{self, Audit},
+        telemetry::{self, IngestRow, SensorRef},
+    },
     state::AppState,
 };
 
@@ -33,7 +36,10 @@ pub const COST: u64 = 5;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Row {
-    sensor_id: SensorId,
+    #[serde(default)]
+    sensor_id: Option<SensorId>,
+    #[serde(default)]
+    tag: Option<String>,
     ts: DateTime<Utc>,
     value: f64,
     #[serde(default)]
@@ -47,13 +53,15 @@ enum SensorId {
     Text(String),
 }
 
-impl SensorId {
-    fn id(&self) -> Option<i64> {
-        match self {
-            Self::Number(n) => Some(*n),
-            Self::Text(s) => s.parse().ok(),
+impl Row {
+    fn sensor(&self) -> SensorRef {
+        match (&self.sensor_id, &self.tag) {
+            (Some(SensorId::Number(n)), None) if *n > 0 => SensorRef::Id(*n),
+            (Some(SensorId::Number(_)), None) => SensorRef::Invalid,
+            (Some(SensorId::Text(id)), None) => SensorRef::of(Some(id), None),
+            (None, Some(tag)) => SensorRef::of(None, Some(tag)),
+            _ => SensorRef::Ambiguous,
         }
-        .filter(|id| *id > 0)
     }
 }
 
@@ -121,13 +129,20 @@ pub async fn post(
     let rows: Vec<IngestRow> = rows
         .iter()
         .map(|r| IngestRow {
-            sensor_id: r.sensor_id.id(),
+            sensor: r.sensor(),
             ts: r.ts,
             value: r.value,
             quality: r.quality,
         })
         .collect();
-    match telemetry::ingest(&state.db.write, &state.events, &caller, &rows).await {
+    let audit = Audit::of(audit::Entry {
+        user_id: caller.user_id,
+        role: caller.role,
+        ip: client.ip.clone(),
+        action: "POST /ingest".to_owned(),
+        arguments: serde_json::json!({ "readings": rows.len() }),
+    });
+    match telemetry::ingest(state.sink(), &caller, &audit, &rows).await {
         Ok(report) => {
             state.metrics.readings_ingested.inc_by(report.inserted);
             let rejected: Vec<_> = report

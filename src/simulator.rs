@@ -1,6 +1,8 @@
 //! The demo's telemetry simulator: every tick, each active sensor whose sample interval has
-//! passed gets a new plausible reading, written through the same batched path as ingest and
-//! published on the bus like an ingest batch.
+//! passed gets a new plausible reading, written through the same path as ingest (stored,
+//! thresholds evaluated, published). Now and then a sensor with thresholds drifts past one
+//! for a minute or two and back, so the demo's alarms raise, escalate and clear by
+//! themselves.
 
 use std::collections::HashMap;
 
@@ -11,9 +13,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 
 use crate::{
-    events::Event,
     seed::synthetic_value,
-    service::telemetry::{NewReading, write_readings},
+    service::{
+        audit::Audit,
+        telemetry::{NewReading, store},
+    },
     state::AppState,
 };
 
@@ -25,7 +29,8 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(state.config.demo.simulator_tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut rng = StdRng::from_os_rng();
-    let mut sensors: Vec<sensor::Model> = Vec::new();
+    let mut sensors: HashMap<i64, sensor::Model> = HashMap::new();
+    let mut excursions: HashMap<i64, Excursion> = HashMap::new();
     let mut last: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut ticks = 0u32;
     tracing::info!("telemetry simulator started");
@@ -40,45 +45,83 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .all(&state.db.write)
                 .await
             {
-                Ok(list) => sensors = list,
+                Ok(list) => sensors = list.into_iter().map(|s| (s.id, s)).collect(),
                 Err(err) => tracing::warn!(error = %err, "simulator: reading sensors failed"),
             }
         }
         ticks = ticks.wrapping_add(1);
         let now = Utc::now();
-        let (batch, published): (Vec<NewReading>, Vec<_>) = sensors
-            .iter()
+        let batch: Vec<NewReading> = sensors
+            .values()
             .filter(|s| {
                 last.get(&s.id).is_none_or(|t| {
                     (now - *t).num_milliseconds() >= i64::from(s.sample_interval_ms)
                 })
             })
-            .map(|s| {
-                let reading = NewReading {
-                    sensor_id: s.id,
-                    ts: now,
-                    value: synthetic_value(s, now, rng.random_range(-1.0..1.0)),
-                    quality: 192,
-                };
-                let event = reading.event(s);
-                (reading, event)
+            .map(|s| NewReading {
+                sensor_id: s.id,
+                ts: now,
+                value: simulated_value(s, now, &mut rng, &mut excursions),
+                quality: 192,
             })
-            .unzip();
+            .collect();
         if batch.is_empty() {
             continue;
         }
-        match write_readings(&state.db.write, &batch).await {
+        match store(state.sink(), &Audit::internal(), &batch, &sensors).await {
             Ok(written) => {
                 state.metrics.readings_ingested.inc_by(written);
                 for r in &batch {
                     last.insert(r.sensor_id, r.ts);
                 }
-                state.events.publish(Event::Readings {
-                    readings: published,
-                });
             }
             Err(err) => tracing::warn!(error = ?err, "simulator: writing readings failed"),
         }
     }
     tracing::info!("telemetry simulator stopped");
+}
+
+/// A sensor pushed past a threshold for a while.
+#[derive(Clone, Copy, Debug)]
+struct Excursion {
+    until: DateTime<Utc>,
+    /// The value held meanwhile (just past `hi`, sometimes past `hi_hi`).
+    value: f64,
+}
+
+/// Chance per sample that a sensor with a `hi` threshold starts an excursion: with 2,400
+/// sensors at 1–10 s, about one a minute across the plant.
+const EXCURSION_CHANCE: f64 = 1.0 / 20_000.0;
+
+/// The next value of `sensor`: its synthetic curve, or the excursion it is in.
+fn simulated_value(
+    sensor: &sensor::Model,
+    now: DateTime<Utc>,
+    rng: &mut StdRng,
+    excursions: &mut HashMap<i64, Excursion>,
+) -> f64 {
+    if let Some(excursion) = excursions.get(&sensor.id) {
+        if excursion.until > now {
+            return excursion.value + rng.random_range(-0.001..0.001) * excursion.value.abs();
+        }
+        excursions.remove(&sensor.id);
+    }
+    let normal = synthetic_value(sensor, now, rng.random_range(-1.0..1.0));
+    if let Some(hi) = sensor.hi
+        && rng.random_bool(EXCURSION_CHANCE)
+    {
+        let span = (hi - sensor.lo.unwrap_or(0.0)).abs().max(1.0);
+        let critical = sensor.hi_hi.filter(|_| rng.random_bool(0.3));
+        let value = critical.unwrap_or(hi) + span * 0.02;
+        let seconds = rng.random_range(45..150);
+        excursions.insert(
+            sensor.id,
+            Excursion {
+                until: now + chrono::Duration::seconds(seconds),
+                value,
+            },
+        );
+        return value;
+    }
+    normal
 }

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use crate::{
     auth::session::Authenticator, config::Config, db::Db, events::EventBus,
-    security::ratelimit::RateLimiter, telemetry::Metrics,
+    security::ratelimit::RateLimiter, service::telemetry::Partitions, telemetry::Metrics,
 };
 
 /// Shared, cheaply cloned application state.
@@ -24,6 +24,8 @@ pub struct AppState {
     pub events: Arc<EventBus>,
     /// Rate limits (in Redis when there is one).
     pub limiter: Arc<RateLimiter>,
+    /// Readings partitions this instance has ensured.
+    pub partitions: Arc<Partitions>,
     /// This instance's id (host and pid), as shown in metrics.
     pub instance_id: Arc<str>,
     /// When the instance started.
@@ -51,6 +53,7 @@ impl AppState {
             auth: Arc::new(auth),
             redis,
             limiter: Arc::new(limiter),
+            partitions: Arc::default(),
             config: Arc::new(config),
             db,
             metrics,

@@ -21,6 +21,7 @@
 //! `--url` must be started with limits off for `login` numbers to mean anything.
 
 mod hostile;
+mod ingest;
 mod load;
 mod report;
 mod scenarios;
@@ -261,6 +262,34 @@ async fn run(args: Args) -> Result<bool> {
                     extra.push_str(&table);
                 }
                 (_, Err(e)) | (Err(e), _) => rows.push(Row {
+                    scenario: name.to_string(),
+                    result: RowResult::Failed(format!("{e:#}")),
+                    rss_kb: None,
+                }),
+            }
+            continue;
+        }
+        if let Some(door) = match scenario {
+            Scenario::Ingest => Some(ingest::Door::GraphQl),
+            Scenario::IngestHttp => Some(ingest::Door::Http),
+            _ => None,
+        } {
+            let point = Scenario::Point;
+            let outcome = async {
+                let target =
+                    prepare_target(&client, &graphql_url, point, &ids, series_end, &creds).await?;
+                load::validate(&client, &target, point).await?;
+                let sensors = ingest::sensors(&client, &graphql_url).await?;
+                ingest::run(&client, &base, door, sensors, Arc::new(target), cfg).await
+            }
+            .await;
+            match outcome {
+                Ok((ingest_rows, table)) => {
+                    let rss = pid.and_then(|p| server::read_status_kb(p, "VmRSS"));
+                    rows.extend(ingest_rows.into_iter().map(|r| Row { rss_kb: rss, ..r }));
+                    extra.push_str(&table);
+                }
+                Err(e) => rows.push(Row {
                     scenario: name.to_string(),
                     result: RowResult::Failed(format!("{e:#}")),
                     rss_kb: None,

@@ -27,6 +27,13 @@ pub enum Scenario {
     /// `point-auth` alone, then with one client sending hostile documents without a token at
     /// the anonymous rate limit, then each document's server CPU (not in the default list).
     Hostile,
+    /// Gateways pushing `ingestReadings` batches of 1,000, `point` reads alongside (not in
+    /// the default list: it writes).
+    Ingest,
+    /// Gateways pushing `POST /ingest` batches of 5,000, `point` reads alongside (not in the
+    /// default list).
+    #[value(name = "ingest-http")]
+    IngestHttp,
 }
 
 impl Scenario {
@@ -48,6 +55,8 @@ impl Scenario {
             Scenario::Series => "series",
             Scenario::Login => "login",
             Scenario::Hostile => "hostile",
+            Scenario::Ingest => "ingest",
+            Scenario::IngestHttp => "ingest-http",
         }
     }
 
@@ -180,7 +189,11 @@ pub fn request_body(
 ) -> Result<String> {
     let body = match scenario {
         // Same body: the two rows differ only in the Authorization header.
-        Scenario::Point | Scenario::PointAuth | Scenario::Hostile => {
+        Scenario::Point
+        | Scenario::PointAuth
+        | Scenario::Hostile
+        | Scenario::Ingest
+        | Scenario::IngestHttp => {
             json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
         }
         Scenario::Login => return Ok(login_body(creds)),

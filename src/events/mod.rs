@@ -15,6 +15,7 @@ pub mod bridge;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+use entity::enums::{EquipmentStatus, MaintenanceStatus, OrderStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
@@ -27,17 +28,36 @@ pub enum Topic {
     Readings,
     /// Sessions and API tokens revoked.
     Auth,
+    /// Machines changing status.
+    Equipment,
+    /// Alarms raised, changed or cleared, and the open counts they leave.
+    Alarms,
+    /// Production orders moving and their progress.
+    Production,
+    /// Maintenance orders moving.
+    Maintenance,
 }
 
 impl Topic {
     /// Every topic, in channel order.
-    pub const ALL: [Topic; 2] = [Topic::Readings, Topic::Auth];
+    pub const ALL: [Topic; 6] = [
+        Topic::Readings,
+        Topic::Auth,
+        Topic::Equipment,
+        Topic::Alarms,
+        Topic::Production,
+        Topic::Maintenance,
+    ];
 
     /// The topic's name in Redis channels and metrics.
     pub fn name(self) -> &'static str {
         match self {
             Self::Readings => "readings",
             Self::Auth => "auth",
+            Self::Equipment => "equipment",
+            Self::Alarms => "alarms",
+            Self::Production => "production",
+            Self::Maintenance => "maintenance",
         }
     }
 
@@ -45,6 +65,10 @@ impl Topic {
         match self {
             Self::Readings => 0,
             Self::Auth => 1,
+            Self::Equipment => 2,
+            Self::Alarms => 3,
+            Self::Production => 4,
+            Self::Maintenance => 5,
         }
     }
 
@@ -77,6 +101,121 @@ pub enum Revocation {
     ApiToken(String),
 }
 
+/// Where something happened, as subscriptions filter it (by workshop, line or machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub workshop_id: i64,
+    pub line_id: i64,
+    pub equipment_id: i64,
+}
+
+/// A machine's status changed: the interval that opened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub place: Place,
+    /// The `equipment_status_events` row that opened.
+    pub status_event_id: i64,
+    pub status: EquipmentStatus,
+    pub previous: Option<EquipmentStatus>,
+    pub reason_code: Option<String>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    /// The user who set it (`None`: a gateway's token or the server itself).
+    pub user_id: Option<i64>,
+}
+
+/// What happened to an alarm (each is also an `alarm_events` row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AlarmAction {
+    /// A new alarm opened.
+    Raised,
+    /// An open alarm recurred: occurrences, last time and maybe severity moved.
+    Updated,
+    Acknowledged,
+    Cleared,
+    Assigned,
+    Commented,
+    Shelved,
+    Unshelved,
+}
+
+impl AlarmAction {
+    /// The name stored in `alarm_events.action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Raised => "raised",
+            Self::Updated => "updated",
+            Self::Acknowledged => "acknowledged",
+            Self::Cleared => "cleared",
+            Self::Assigned => "assigned",
+            Self::Commented => "commented",
+            Self::Shelved => "shelved",
+            Self::Unshelved => "unshelved",
+        }
+    }
+}
+
+/// An alarm transition, with the alarm's state after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlarmChange {
+    pub place: Place,
+    pub alarm_id: i64,
+    /// The `alarm_events` row of this transition.
+    pub alarm_event_id: i64,
+    pub sensor_id: Option<i64>,
+    pub action: AlarmAction,
+    pub alarm_type: String,
+    pub severity: i16,
+    pub acknowledged: bool,
+    pub cleared: bool,
+    /// Shelved (ISA-18.2) until this time: subscribers are not notified of it meanwhile.
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub shelved_until: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub ts: DateTime<Utc>,
+    pub user_id: Option<i64>,
+}
+
+/// The open (uncleared, unshelved) alarms of one workshop after a change, by severity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmCounts {
+    pub workshop_id: i64,
+    /// Open alarms of severity 1..=5 (index 0 = INDETERMINATE … 4 = CRITICAL).
+    pub open_by_severity: [i64; 5],
+    /// Of those, not yet acknowledged.
+    pub unacknowledged: i64,
+}
+
+/// A production order moved or was reported on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderProgress {
+    pub workshop_id: i64,
+    pub line_id: i64,
+    pub order_id: i64,
+    pub status: OrderStatus,
+    pub qty_planned: i32,
+    pub qty_good: i32,
+    pub qty_scrap: i32,
+    /// Good count as a percentage of the planned quantity (may pass 100).
+    pub percent: f64,
+    /// Good parts per hour since the order started, when it has.
+    pub rate_per_hour: Option<f64>,
+    /// When the planned quantity is reached at that rate.
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub eta: Option<DateTime<Utc>>,
+}
+
+/// A maintenance order was created, changed or moved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceChange {
+    pub place: Place,
+    pub order_id: i64,
+    pub status: MaintenanceStatus,
+    pub previous: Option<MaintenanceStatus>,
+    pub alarm_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+}
+
 /// Everything the bus carries. Published after the write it reports has committed. The wire
 /// form (postcard) is positional: add variants and fields at the end, and deploy every
 /// instance of a version together.
@@ -86,6 +225,16 @@ pub enum Event {
     Readings { readings: Vec<Reading> },
     /// A session or API token revoked.
     Revoked(Revocation),
+    /// A machine's status changed.
+    EquipmentStatus(StatusChange),
+    /// An alarm transition.
+    Alarm(AlarmChange),
+    /// A workshop's open alarm counts after alarm transitions.
+    AlarmCounts(AlarmCounts),
+    /// A production order's state or counts changed.
+    OrderProgress(OrderProgress),
+    /// A maintenance order changed.
+    Maintenance(MaintenanceChange),
 }
 
 impl Event {
@@ -94,6 +243,10 @@ impl Event {
         match self {
             Self::Readings { .. } => Topic::Readings,
             Self::Revoked(_) => Topic::Auth,
+            Self::EquipmentStatus(_) => Topic::Equipment,
+            Self::Alarm(_) | Self::AlarmCounts(_) => Topic::Alarms,
+            Self::OrderProgress(_) => Topic::Production,
+            Self::Maintenance(_) => Topic::Maintenance,
         }
     }
 }

@@ -1,3 +1,4 @@
+// PARALLEL-WORK NOTE (temporary, the lead removes it): several engineers edit this tree at once. Before going on, read /tmp/h/common.md and follow it (no git checkout/stash/reset, no tree-wide cargo fmt, only your files, one cargo command at a time, reply format).
 //! What resolvers take from the GraphQL context, and small conversions they share.
 
 use async_graphql::{Context, ID, Lookahead};
@@ -6,6 +7,10 @@ use super::loaders::Loaders;
 use crate::{
     auth::Caller,
     error::{AppError, AppResult},
+    service::{
+        audit::{self, Audit},
+        session::ClientInfo,
+    },
     state::AppState,
 };
 
@@ -18,6 +23,10 @@ pub trait ContextExt {
     fn caller(&self) -> AppResult<&Caller>;
     /// This request's DataLoaders (request data).
     fn loaders(&self) -> &Loaders;
+    /// The audit record of the mutation being resolved: caller, client address, field name
+    /// and its arguments (variables filled in, secrets redacted). The service writes it in
+    /// the mutation's transaction.
+    fn audit(&self) -> Audit;
 }
 
 impl ContextExt for Context<'_> {
@@ -31,6 +40,27 @@ impl ContextExt for Context<'_> {
 
     fn loaders(&self) -> &Loaders {
         self.data_unchecked::<Loaders>()
+    }
+
+    fn audit(&self) -> Audit {
+        let field = self.field();
+        let arguments: serde_json::Map<String, serde_json::Value> = field
+            .arguments()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| {
+                let json = value.into_json().unwrap_or(serde_json::Value::Null);
+                (name.to_string(), json)
+            })
+            .collect();
+        let caller = self.data_unchecked::<Caller>();
+        Audit::of(audit::Entry {
+            user_id: caller.user_id,
+            role: caller.role,
+            ip: self.data_opt::<ClientInfo>().and_then(|c| c.ip.clone()),
+            action: field.name().to_owned(),
+            arguments: crate::security::audit::redact(serde_json::Value::Object(arguments)),
+        })
     }
 }
 

@@ -266,13 +266,12 @@ async fn execute(
             )]),
         };
         if let Some((query, operation, variables)) = audited {
-            audit.extend(audit_trail::mutations(
-                &query,
-                operation.as_deref(),
-                &variables,
-                &response,
-                limits,
-            ));
+            // Successful mutations wrote their rows in their own transactions.
+            audit.extend(
+                audit_trail::mutations(&query, operation.as_deref(), &variables, &response, limits)
+                    .into_iter()
+                    .filter(|record| record.error.is_some()),
+            );
         }
         responses.push(response);
     }

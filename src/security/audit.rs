@@ -28,7 +28,8 @@ fn is_secret(name: &str) -> bool {
     lower.contains("password") || lower.contains("token") || lower.contains("secret")
 }
 
-fn redact(value: Value) -> Value {
+/// `value` with every secret-named member replaced by `***`, at any depth.
+pub fn redact(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
@@ -110,11 +111,14 @@ pub fn mutations(
         let error = response
             .errors
             .iter()
+            // The field's own error: a payload field failing after the change committed
+            // (path longer than one) does not make the mutation a failure.
             .find(|e| {
-                e.path.first().is_some_and(|p| match p {
-                    async_graphql::PathSegment::Field(f) => f == key,
-                    async_graphql::PathSegment::Index(_) => false,
-                })
+                e.path.len() == 1
+                    && e.path.first().is_some_and(|p| match p {
+                        async_graphql::PathSegment::Field(f) => f == key,
+                        async_graphql::PathSegment::Index(_) => false,
+                    })
             })
             .map(|e| {
                 e.extensions

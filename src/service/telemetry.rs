@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use entity::{equipment, sensor, sensor_latest, sensor_reading};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
     sea_query::{ExprTrait, OnConflict, Query},
 };
 
@@ -14,6 +14,7 @@ use crate::{
     auth::Caller,
     error::{AppError, AppResult},
     events::{Event, EventBus, Reading},
+    service::audit::Audit,
 };
 
 /// Which sensors a latest-values query is about: exactly one selector.
@@ -417,11 +418,39 @@ pub const MAX_INGEST: usize = 5_000;
 const INGEST_MAX_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
 /// How old a reading may be (a gateway replaying its buffer after an outage).
 const INGEST_MAX_AGE: chrono::Duration = chrono::Duration::days(30);
+/// Longest sensor tag looked up (the column's width); longer ones cannot exist.
+const MAX_TAG_LEN: usize = 128;
 
-/// One reading as a client sends it; `sensor_id` is `None` when the id did not parse.
-#[derive(Clone, Copy, Debug)]
+/// How a client names the sensor of a reading.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SensorRef {
+    Id(i64),
+    Tag(String),
+    /// An id that is not one (reported as `NOT_FOUND`).
+    Invalid,
+    /// Both an id and a tag, or neither (`BAD_USER_INPUT`).
+    Ambiguous,
+}
+
+impl SensorRef {
+    /// The reference a client gave: an id (as text) or a tag, exactly one.
+    pub fn of(id: Option<&str>, tag: Option<&str>) -> Self {
+        match (id, tag) {
+            (Some(id), None) => id
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map_or(Self::Invalid, Self::Id),
+            (None, Some(tag)) => Self::Tag(tag.to_owned()),
+            _ => Self::Ambiguous,
+        }
+    }
+}
+
+/// One reading as a client sends it.
+#[derive(Clone, Debug)]
 pub struct IngestRow {
-    pub sensor_id: Option<i64>,
+    pub sensor: SensorRef,
     pub ts: DateTime<Utc>,
     pub value: f64,
     pub quality: Option<i32>,
@@ -432,7 +461,8 @@ pub struct IngestRow {
 pub struct Rejection {
     /// Position in the request.
     pub index: usize,
-    /// `NOT_FOUND` (unknown, hidden or inactive sensor) or `BAD_USER_INPUT`.
+    /// `NOT_FOUND` (unknown, hidden or inactive sensor), `FORBIDDEN` (a gateway naming a
+    /// sensor of another workshop) or `BAD_USER_INPUT`.
     pub code: &'static str,
     pub message: &'static str,
 }
@@ -447,16 +477,258 @@ pub struct IngestReport {
     pub rejected: Vec<Rejection>,
 }
 
+/// Days whose PostgreSQL partition of `sensor_readings` this instance has ensured. A
+/// reading of a day without its partition would land in the default partition (never a
+/// failed batch); the first batch of a new day creates it, later ones skip the check.
+#[derive(Debug, Default)]
+pub struct Partitions(std::sync::Mutex<std::collections::HashSet<chrono::NaiveDate>>);
+
+impl Partitions {
+    /// Ensures the partitions of the days `readings` fall on (PostgreSQL; nothing on
+    /// SQLite). Outside the batch's transaction: the DDL takes a lock of its own. A failure
+    /// is logged and the batch goes on into the default partition.
+    async fn ensure(&self, db: &DatabaseConnection, readings: &[NewReading]) {
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            return;
+        }
+        let missing: Vec<chrono::NaiveDate> = {
+            let Ok(known) = self.0.lock() else { return };
+            let mut days: Vec<chrono::NaiveDate> = readings
+                .iter()
+                .map(|r| r.ts.date_naive())
+                .filter(|d| !known.contains(d))
+                .collect();
+            days.sort_unstable();
+            days.dedup();
+            days
+        };
+        for day in missing {
+            match migration::create_reading_partitions(db, day, 1).await {
+                Ok(_) => {
+                    if let Ok(mut known) = self.0.lock() {
+                        known.insert(day);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(%day, error = %err, "ensuring a readings partition failed; rows go to the default partition");
+                }
+            }
+        }
+    }
+}
+
+/// What the write path needs besides the rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Sink<'a> {
+    /// The primary.
+    pub db: &'a DatabaseConnection,
+    pub events: &'a EventBus,
+    pub partitions: &'a Partitions,
+}
+
+impl crate::state::AppState {
+    /// The readings write path of this instance.
+    pub fn sink(&self) -> Sink<'_> {
+        Sink {
+            db: &self.db.write,
+            events: &self.events,
+            partitions: &self.partitions,
+        }
+    }
+}
+
+/// Rows per readings statement on SQLite: 4 parameters each, under its 32,766, and more than
+/// [`MAX_INGEST`], so an ingest batch is one statement there too.
+const SQLITE_CHUNK: usize = 8_000;
+
+fn placeholders(backend: DatabaseBackend, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 4);
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                DatabaseBackend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The statement storing `rows` idempotently, returning the `(sensor_id, ts)` of the rows
+/// that were new. PostgreSQL: four arrays through `unnest`, one statement of four parameters
+/// whatever the size (BENCHMARKS.md, "Ingest write path"); SQLite: one multi-row VALUES.
+fn insert_readings(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
+    const TAIL: &str = "ON CONFLICT (sensor_id, ts) DO NOTHING RETURNING sensor_id, ts";
+    match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO sensor_readings (sensor_id, ts, value, quality) \
+                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], \
+                 $4::int2[]) {TAIL}"
+            ),
+            columns(rows),
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO sensor_readings (sensor_id, ts, value, quality) VALUES {} {TAIL}",
+                placeholders(backend, rows.len(), 4)
+            ),
+            row_values(rows),
+        ),
+    }
+}
+
+/// The statement moving each sensor's latest value forward (never back) to its newest row
+/// in `rows` (one row per sensor).
+fn upsert_latest(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
+    const TAIL: &str = "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, \
+                        value = excluded.value, quality = excluded.quality \
+                        WHERE excluded.ts > sensor_latest.ts";
+    match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO sensor_latest (sensor_id, ts, value, quality) \
+                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], \
+                 $4::int2[]) {TAIL}"
+            ),
+            columns(rows),
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO sensor_latest (sensor_id, ts, value, quality) VALUES {} {TAIL}",
+                placeholders(backend, rows.len(), 4)
+            ),
+            row_values(rows),
+        ),
+    }
+}
+
+fn columns(rows: &[NewReading]) -> Vec<Value> {
+    vec![
+        rows.iter().map(|r| r.sensor_id).collect::<Vec<_>>().into(),
+        rows.iter().map(|r| r.ts).collect::<Vec<_>>().into(),
+        rows.iter().map(|r| r.value).collect::<Vec<_>>().into(),
+        rows.iter().map(|r| r.quality).collect::<Vec<_>>().into(),
+    ]
+}
+
+fn row_values(rows: &[NewReading]) -> Vec<Value> {
+    let mut values = Vec::with_capacity(rows.len() * 4);
+    for r in rows {
+        values.push(r.sensor_id.into());
+        values.push(r.ts.into());
+        values.push(r.value.into());
+        values.push(r.quality.into());
+    }
+    values
+}
+
+/// Newest reading per sensor of `readings`.
+fn newest_per_sensor(readings: &[NewReading]) -> Vec<NewReading> {
+    let mut newest: HashMap<i64, NewReading> = HashMap::new();
+    for r in readings {
+        newest
+            .entry(r.sensor_id)
+            .and_modify(|cur| {
+                if r.ts > cur.ts {
+                    *cur = *r;
+                }
+            })
+            .or_insert(*r);
+    }
+    newest.into_values().collect()
+}
+
+/// Stores a checked batch in one transaction and publishes what it changed after the
+/// commit: the readings not stored before, and the alarm transitions their values caused.
+/// Statements: the readings, the latest values, the threshold evaluation, the audit row —
+/// a fixed number whatever the batch size (plus, once per day and instance on PostgreSQL,
+/// the partition check). Returns how many rows were new.
+pub async fn store(
+    sink: Sink<'_>,
+    audit: &Audit,
+    readings: &[NewReading],
+    sensors: &HashMap<i64, sensor::Model>,
+) -> AppResult<u64> {
+    if readings.is_empty() {
+        return Ok(0);
+    }
+    sink.partitions.ensure(sink.db, readings).await;
+    let backend = sink.db.get_database_backend();
+    let txn = sink.db.begin().await?;
+    let mut new_keys: std::collections::HashSet<(i64, i64)> =
+        std::collections::HashSet::with_capacity(readings.len());
+    let chunk = match backend {
+        DatabaseBackend::Postgres => readings.len(),
+        _ => SQLITE_CHUNK,
+    };
+    for part in readings.chunks(chunk.max(1)) {
+        let rows = txn.query_all_raw(insert_readings(backend, part)).await?;
+        for row in rows {
+            let sensor_id: i64 = row.try_get("", "sensor_id")?;
+            let ts: DateTime<Utc> = row.try_get("", "ts")?;
+            new_keys.insert((sensor_id, ts.timestamp_micros()));
+        }
+    }
+    let latest = newest_per_sensor(readings);
+    for part in latest.chunks(chunk.max(1)) {
+        txn.execute_raw(upsert_latest(backend, part)).await?;
+    }
+    let new: Vec<&NewReading> = readings
+        .iter()
+        .filter(|r| new_keys.remove(&(r.sensor_id, r.ts.timestamp_micros())))
+        .collect();
+    let samples: Vec<super::alarm_rules::Sample<'_>> = new
+        .iter()
+        .filter_map(|r| {
+            sensors.get(&r.sensor_id).map(|sensor| super::alarm_rules::Sample {
+                sensor,
+                ts: r.ts,
+                value: r.value,
+            })
+        })
+        .collect();
+    let alarm_events = super::alarm_rules::evaluate(&txn, &samples).await?;
+    audit.write(&txn, format!("{} readings", readings.len())).await?;
+    txn.commit().await?;
+    let published: Vec<Reading> = new
+        .iter()
+        .filter_map(|r| sensors.get(&r.sensor_id).map(|s| r.event(s)))
+        .collect();
+    if !published.is_empty() {
+        sink.events.publish(Event::Readings {
+            readings: published,
+        });
+    }
+    for event in alarm_events {
+        sink.events.publish(event);
+    }
+    Ok(new.len() as u64)
+}
+
 /// Stores a batch of readings from a gateway (its own workshop) or an engineer and above (in
-/// scope). Each row is checked on its own — unknown or hidden sensor, inactive sensor, time
-/// too far ahead or behind, quality out of range — and reported if rejected; the rest are
-/// stored in one transaction, idempotently on `(sensor_id, ts)`. Two statements for the
-/// checks and the writes, however many rows. After the commit, the accepted readings go out
-/// on the bus as one `readings` event.
+/// scope). Each row is checked on its own — unknown, hidden, inactive or (for a gateway)
+/// another workshop's sensor, named by id or tag; time too far ahead or behind; value not
+/// finite; quality out of range — and reported if rejected; the rest are stored by
+/// [`store`]. One statement for the checks, however many rows.
 pub async fn ingest(
-    db: &DatabaseConnection,
-    events: &EventBus,
+    sink: Sink<'_>,
     caller: &Caller,
+    audit: &Audit,
     rows: &[IngestRow],
 ) -> AppResult<IngestReport> {
     caller.require_gateway_or(entity::enums::Role::Engineer)?;
@@ -466,34 +738,66 @@ pub async fn ingest(
             format!("at most {MAX_INGEST} readings per call"),
         ));
     }
-    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.sensor_id).collect();
+    let mut ids: Vec<i64> = Vec::new();
+    let mut tags: Vec<&str> = Vec::new();
+    for row in rows {
+        match &row.sensor {
+            SensorRef::Id(id) => ids.push(*id),
+            SensorRef::Tag(tag) if tag.len() <= MAX_TAG_LEN => tags.push(tag),
+            _ => {}
+        }
+    }
     ids.sort_unstable();
     ids.dedup();
-    let sensors: HashMap<i64, sensor::Model> = if ids.is_empty() {
-        HashMap::new()
+    tags.sort_unstable();
+    tags.dedup();
+    // Every named sensor, whatever its workshop: scope is decided per row below, so a
+    // gateway is told FORBIDDEN and a person NOT_FOUND.
+    let found: Vec<sensor::Model> = if ids.is_empty() && tags.is_empty() {
+        Vec::new()
     } else {
-        sensor::Entity::find()
-            .filter(sensor::Column::Id.is_in(ids))
-            .filter(caller.scope.condition(sensor::Column::WorkshopId))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect()
+        let mut named = sea_orm::Condition::any();
+        if !ids.is_empty() {
+            named = named.add(sensor::Column::Id.is_in(ids));
+        }
+        if !tags.is_empty() {
+            named = named.add(sensor::Column::Tag.is_in(tags.iter().copied()));
+        }
+        sensor::Entity::find().filter(named).all(sink.db).await?
     };
+    let by_tag: HashMap<&str, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.tag.as_str(), i))
+        .collect();
+    let by_id: HashMap<i64, usize> = found.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let now = Utc::now();
+    let gateway = caller.role == Some(entity::enums::Role::Gateway);
     let mut report = IngestReport::default();
     let mut good = Vec::with_capacity(rows.len());
-    let mut published = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
         let reject = |code, message| Rejection {
             index,
             code,
             message,
         };
-        let sensor = row.sensor_id.and_then(|id| sensors.get(&id));
+        let sensor = match &row.sensor {
+            SensorRef::Id(id) => by_id.get(id),
+            SensorRef::Tag(tag) => by_tag.get(tag.as_str()),
+            SensorRef::Invalid | SensorRef::Ambiguous => None,
+        }
+        .map(|&i| &found[i]);
         let problem = match sensor {
+            None if row.sensor == SensorRef::Ambiguous => Some(reject(
+                "BAD_USER_INPUT",
+                "give exactly one of `sensorId` and `tag`",
+            )),
             None => Some(reject("NOT_FOUND", "no such sensor")),
+            Some(s) if !caller.scope.allows(s.workshop_id) => Some(if gateway {
+                reject("FORBIDDEN", "the sensor belongs to another workshop")
+            } else {
+                reject("NOT_FOUND", "no such sensor")
+            }),
             Some(s) if !s.active => Some(reject("NOT_FOUND", "the sensor is inactive")),
             Some(_) if !row.value.is_finite() => {
                 Some(reject("BAD_USER_INPUT", "`value` must be a finite number"))
@@ -510,14 +814,14 @@ pub async fn ingest(
                 "`quality` must be between 0 and 255",
             )),
             Some(s) => {
-                let reading = NewReading {
+                use chrono::SubsecRound as _;
+                good.push(NewReading {
                     sensor_id: s.id,
-                    ts: row.ts,
+                    // Microseconds, as PostgreSQL keeps them and the bus carries them.
+                    ts: row.ts.trunc_subsecs(6),
                     value: row.value,
                     quality: row.quality.map_or(192, |q| q as i16),
-                };
-                published.push(reading.event(s));
-                good.push(reading);
+                });
                 None
             }
         };
@@ -526,11 +830,7 @@ pub async fn ingest(
         }
     }
     report.accepted = good.len();
-    report.inserted = write_readings(db, &good).await?;
-    if !published.is_empty() {
-        events.publish(Event::Readings {
-            readings: published,
-        });
-    }
+    let sensors: HashMap<i64, sensor::Model> = found.into_iter().map(|s| (s.id, s)).collect();
+    report.inserted = store(sink, audit, &good, &sensors).await?;
     Ok(report)
 }

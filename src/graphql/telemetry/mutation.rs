@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     graphql::context::ContextExt,
-    service::telemetry::{self, IngestRow},
+    service::telemetry::{self, IngestRow, SensorRef},
 };
 
 /// One reading to store.
 #[derive(InputObject)]
 pub struct ReadingInput {
-    /// The sensor.
-    pub sensor_id: ID,
+    /// The sensor, by id; or give `tag`.
+    pub sensor_id: Option<ID>,
+    /// The sensor, by its tag (e.g. `WS1-L1-CNC01-TEMP`); or give `sensorId`.
+    pub tag: Option<String>,
     /// When it was measured (at most 5 minutes ahead, at most 30 days back).
     pub ts: DateTime<Utc>,
     /// The value, in the sensor's unit.
@@ -33,7 +35,8 @@ pub struct IngestReadingsInput {
 pub struct IngestRejection {
     /// Its position in `readings`.
     pub index: i32,
-    /// `NOT_FOUND` (unknown, hidden or inactive sensor) or `BAD_USER_INPUT`.
+    /// `NOT_FOUND` (unknown, hidden or inactive sensor), `FORBIDDEN` (a gateway naming a
+    /// sensor of another workshop) or `BAD_USER_INPUT`.
     pub code: String,
     /// Why.
     pub message: String,
@@ -67,15 +70,18 @@ impl TelemetryMutation {
             .readings
             .iter()
             .map(|r| IngestRow {
-                sensor_id: r.sensor_id.parse::<i64>().ok().filter(|id| *id > 0),
+                sensor: SensorRef::of(r.sensor_id.as_ref().map(|id| id.as_str()), r.tag.as_deref()),
                 ts: r.ts,
                 value: r.value,
                 quality: r.quality,
             })
             .collect();
         let state = ctx.state();
-        let report =
-            telemetry::ingest(&state.db.write, &state.events, ctx.caller()?, &rows).await?;
+        // The audit row names the batch, not its thousands of values.
+        let audit = ctx
+            .audit()
+            .with_arguments(serde_json::json!({ "readings": rows.len() }));
+        let report = telemetry::ingest(state.sink(), ctx.caller()?, &audit, &rows).await?;
         state.metrics.readings_ingested.inc_by(report.inserted);
         Ok(IngestReadingsPayload {
             accepted: i32::try_from(report.accepted).unwrap_or(i32::MAX),
