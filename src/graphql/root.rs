@@ -3,7 +3,7 @@
 use async_graphql::MergedObject;
 
 use super::{
-    alarm::query::AlarmQuery,
+    alarm::{mutation::AlarmMutation, query::AlarmQuery},
     auth::{
         mutation::AuthMutation,
         query::AuthQuery,
@@ -35,4 +35,5 @@ pub struct MutationRoot(
     PlantMutation,
     ProductionMutation,
     TelemetryMutation,
+    AlarmMutation,
 );

@@ -2,6 +2,7 @@
 //! and workshop scope, validates input and runs its writes in one transaction.
 
 pub mod alarm;
+pub mod alarm_rules;
 pub mod api_token;
 pub mod audit;
 pub mod equipment;

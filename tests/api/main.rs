@@ -13,6 +13,8 @@ mod hostile_corpus;
 mod plant_ops;
 mod process;
 
+mod alarm_lifecycle;
+mod alarm_rules;
 mod alarms;
 mod auth;
 mod cli;

@@ -258,6 +258,66 @@ fn table() -> Vec<Row> {
                     "ts": crate::helpers::iso(chrono::Utc::now()), "value": 1.5 }] } })
             },
         },
+        Row {
+            mutation: "raiseAlarm",
+            who: GatewayOr(Role::Engineer),
+            outcome: Succeeds,
+            document: "mutation($i: RaiseAlarmInput!) { raiseAlarm(input: $i) { alarm { id } } }",
+            variables: |f, _| json!({ "i": { "equipmentId": f.equipment.to_string(), "type": "MATRIX",
+                "severity": "MINOR", "message": "role matrix" } }),
+        },
+        Row {
+            mutation: "acknowledgeAlarm",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: AcknowledgeAlarmInput!) { acknowledgeAlarm(input: $i) { alarm { id } } }",
+            variables: |_, _| json!({ "i": { "id": MISSING } }),
+        },
+        Row {
+            mutation: "acknowledgeAlarms",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: AcknowledgeAlarmsInput!) { acknowledgeAlarms(input: $i) { alarms { id } } }",
+            variables: |_, _| json!({ "i": { "ids": [MISSING] } }),
+        },
+        Row {
+            mutation: "clearAlarm",
+            who: AtLeast(Role::Engineer),
+            outcome: NotFound,
+            document: "mutation($i: ClearAlarmInput!) { clearAlarm(input: $i) { alarm { id } } }",
+            variables: |_, _| json!({ "i": { "id": MISSING } }),
+        },
+        Row {
+            mutation: "assignAlarm",
+            who: AtLeast(Role::Engineer),
+            outcome: NotFound,
+            document: "mutation($i: AssignAlarmInput!) { assignAlarm(input: $i) { alarm { id } } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "userId": null } }),
+        },
+        Row {
+            mutation: "commentAlarm",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: CommentAlarmInput!) { commentAlarm(input: $i) { alarmEvent { id } } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "text": "matrix" } }),
+        },
+        Row {
+            mutation: "shelveAlarm",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: ShelveAlarmInput!) { shelveAlarm(input: $i) { alarm { id } } }",
+            variables: |_, _| {
+                json!({ "i": { "id": MISSING, "reason": "matrix",
+                    "until": crate::helpers::iso(chrono::Utc::now() + chrono::Duration::hours(1)) } })
+            },
+        },
+        Row {
+            mutation: "unshelveAlarm",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: UnshelveAlarmInput!) { unshelveAlarm(input: $i) { alarm { id } } }",
+            variables: |_, _| json!({ "i": { "id": MISSING } }),
+        },
         // Last: they end the sessions the other rows use (each has its own login).
         Row {
             mutation: "logout",

@@ -1,4 +1,6 @@
-//! Alarms: lists, counts, and the machine and sensor each concerns.
+//! Alarms: lists, counts, timelines, the lifecycle mutations, and the machine and sensor
+//! each concerns.
 
+pub mod mutation;
 pub mod query;
 pub mod types;

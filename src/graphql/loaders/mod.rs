@@ -3,6 +3,7 @@
 //! results for the rest of the request, so the list resolvers can prime whole levels of a tree
 //! at once (see `prefetch`).
 
+mod alarm_events_by_alarm;
 mod alarms_open_by_equipment;
 mod equipment_by_id;
 mod equipment_by_line;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use sea_orm::DatabaseConnection;
 
+pub use alarm_events_by_alarm::AlarmEventsByAlarmLoader;
 pub use alarms_open_by_equipment::AlarmsOpenByEquipmentLoader;
 pub use equipment_by_id::EquipmentByIdLoader;
 pub use equipment_by_line::EquipmentByLineLoader;
@@ -92,6 +94,7 @@ pub struct Loaders {
     pub sensors_with_latest_by_equipment: Cached<SensorsWithLatestByEquipmentLoader>,
     pub latest_reading_by_sensor: Cached<LatestReadingBySensorLoader>,
     pub alarms_open_by_equipment: Cached<AlarmsOpenByEquipmentLoader>,
+    pub alarm_events_by_alarm: Cached<AlarmEventsByAlarmLoader>,
     pub workshop_ids_by_user: Cached<WorkshopIdsByUserLoader>,
 }
 
@@ -135,6 +138,7 @@ impl Loaders {
             sensors_with_latest_by_equipment: new!(SensorsWithLatestByEquipmentLoader),
             latest_reading_by_sensor: new!(LatestReadingBySensorLoader),
             alarms_open_by_equipment: new!(AlarmsOpenByEquipmentLoader),
+            alarm_events_by_alarm: new!(AlarmEventsByAlarmLoader),
             workshop_ids_by_user: new!(WorkshopIdsByUserLoader),
         }
     }
