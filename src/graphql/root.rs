@@ -9,9 +9,11 @@ use super::{
         query::AuthQuery,
         users::{UserMutation, UserQuery},
     },
-    maintenance::query::MaintenanceQuery,
-    plant::{mutation::PlantMutation, query::PlantQuery},
-    production::{mutation::ProductionMutation, query::ProductionQuery},
+    maintenance::{mutation::MaintenanceMutation, query::MaintenanceQuery},
+    plant::{mutation::PlantMutation, query::PlantQuery, status::StatusMutation},
+    production::{
+        mutation::ProductionMutation, orders::ProductionOrderMutation, query::ProductionQuery,
+    },
     telemetry::{mutation::TelemetryMutation, query::TelemetryQuery},
 };
 
@@ -36,4 +38,7 @@ pub struct MutationRoot(
     ProductionMutation,
     TelemetryMutation,
     AlarmMutation,
+    StatusMutation,
+    ProductionOrderMutation,
+    MaintenanceMutation,
 );

@@ -6,6 +6,7 @@ pub mod alarm_rules;
 pub mod api_token;
 pub mod audit;
 pub mod equipment;
+pub mod equipment_status;
 pub mod line;
 pub mod maintenance;
 pub mod page;
@@ -22,6 +23,20 @@ pub mod workshop;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr};
+
+/// Begins a transaction that reads, then writes what it read: on SQLite it takes the write
+/// lock at `BEGIN IMMEDIATE`, so a concurrent writer waits (busy timeout) instead of failing
+/// on a stale snapshot; on PostgreSQL it is a plain `BEGIN` (lock rows with `FOR UPDATE`).
+pub(crate) async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 /// A case-insensitive "contains" match that treats `%`, `_` and `\` in `needle` literally.
 pub(crate) fn contains(column: impl IntoColumnRef, needle: &str) -> Expr {

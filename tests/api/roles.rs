@@ -259,6 +259,99 @@ fn table() -> Vec<Row> {
             },
         },
         Row {
+            mutation: "setEquipmentStatus",
+            who: GatewayOr(Role::Operator),
+            outcome: Succeeds,
+            document: "mutation($i: SetEquipmentStatusInput!) { setEquipmentStatus(input: $i) { changed } }",
+            variables: |f, _| json!({ "i": { "equipmentId": f.equipment.to_string(), "status": "IDLE" } }),
+        },
+        Row {
+            mutation: "createProductionOrder",
+            who: AtLeast(Role::Manager),
+            outcome: Succeeds,
+            document: "mutation($i: CreateProductionOrderInput!) { createProductionOrder(input: $i) { __typename } }",
+            variables: |f, role| {
+                let start = chrono::Utc::now() + chrono::Duration::hours(1);
+                json!({ "i": { "number": format!("PO-{role}"), "productId": f.product.to_string(),
+                    "lineId": f.line.to_string(), "qtyPlanned": 10, "plannedStart": crate::helpers::iso(start),
+                    "plannedEnd": crate::helpers::iso(start + chrono::Duration::hours(1)) } })
+            },
+        },
+        Row {
+            mutation: "updateProductionOrder",
+            who: AtLeast(Role::Manager),
+            outcome: NotFound,
+            document: "mutation($i: UpdateProductionOrderInput!) { updateProductionOrder(input: $i) { __typename } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "priority": 1 } }),
+        },
+        Row {
+            mutation: "transitionProductionOrder",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: TransitionProductionOrderInput!) { transitionProductionOrder(input: $i) { __typename } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "to": "IN_PROGRESS" } }),
+        },
+        Row {
+            mutation: "reportProduction",
+            who: AtLeast(Role::Operator),
+            outcome: NotFound,
+            document: "mutation($i: ReportProductionInput!) { reportProduction(input: $i) { __typename } }",
+            variables: |f, _| {
+                let end = chrono::Utc::now() - chrono::Duration::hours(1);
+                json!({ "i": { "equipmentId": f.equipment.to_string(), "orderId": MISSING,
+                    "periodStart": crate::helpers::iso(end - chrono::Duration::minutes(15)),
+                    "periodEnd": crate::helpers::iso(end), "totalCount": 1, "goodCount": 1, "scrapCount": 0 } })
+            },
+        },
+        Row {
+            mutation: "createShift",
+            who: AtLeast(Role::Manager),
+            outcome: Succeeds,
+            document: "mutation($i: CreateShiftInput!) { createShift(input: $i) { __typename } }",
+            // A day of its own per role, long after the seeded shifts: no overlaps.
+            variables: |f, role| {
+                let day = chrono::Utc::now() + chrono::Duration::days(100 + role.len() as i64);
+                json!({ "i": { "workshopId": f.workshop.to_string(), "name": format!("Shift {role}"),
+                    "startsAt": crate::helpers::iso(day), "endsAt": crate::helpers::iso(day + chrono::Duration::hours(8)) } })
+            },
+        },
+        Row {
+            mutation: "updateShift",
+            who: AtLeast(Role::Manager),
+            outcome: NotFound,
+            document: "mutation($i: UpdateShiftInput!) { updateShift(input: $i) { __typename } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "name": "Late" } }),
+        },
+        Row {
+            mutation: "deleteShift",
+            who: AtLeast(Role::Manager),
+            outcome: NotFound,
+            document: "mutation($i: DeleteInput!) { deleteShift(input: $i) { deletedId } }",
+            variables: |_, _| json!({ "i": { "id": MISSING } }),
+        },
+        Row {
+            mutation: "createMaintenanceOrder",
+            who: AtLeast(Role::Operator),
+            outcome: Succeeds,
+            document: "mutation($i: CreateMaintenanceOrderInput!) { createMaintenanceOrder(input: $i) { __typename } }",
+            variables: |f, role| json!({ "i": { "equipmentId": f.equipment.to_string(), "kind": "CORRECTIVE",
+                "title": format!("Requested by {role}") } }),
+        },
+        Row {
+            mutation: "updateMaintenanceOrder",
+            who: AtLeast(Role::Engineer),
+            outcome: NotFound,
+            document: "mutation($i: UpdateMaintenanceOrderInput!) { updateMaintenanceOrder(input: $i) { __typename } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "priority": 1 } }),
+        },
+        Row {
+            mutation: "transitionMaintenanceOrder",
+            who: AtLeast(Role::Engineer),
+            outcome: NotFound,
+            document: "mutation($i: TransitionMaintenanceOrderInput!) { transitionMaintenanceOrder(input: $i) { __typename } }",
+            variables: |_, _| json!({ "i": { "id": MISSING, "to": "SCHEDULED" } }),
+        },
+        Row {
             mutation: "raiseAlarm",
             who: GatewayOr(Role::Engineer),
             outcome: Succeeds,

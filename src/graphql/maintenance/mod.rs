@@ -1,4 +1,5 @@
 //! Maintenance orders.
 
+pub mod mutation;
 pub mod query;
 pub mod types;

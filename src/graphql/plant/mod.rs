@@ -2,4 +2,5 @@
 
 pub mod mutation;
 pub mod query;
+pub mod status;
 pub mod types;

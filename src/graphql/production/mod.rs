@@ -1,5 +1,6 @@
 //! Products, production orders and shifts.
 
 pub mod mutation;
+pub mod orders;
 pub mod query;
 pub mod types;
