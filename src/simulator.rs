@@ -23,6 +23,10 @@ use crate::{
 
 /// How often the sensor list is re-read (sensors added or deactivated meanwhile).
 const REFRESH_EVERY_TICKS: u32 = 60;
+/// How often (in ticks) a machine may change status and running orders report counts.
+const OPERATIONS_EVERY_TICKS: u32 = 15;
+/// Running orders reported on per round, at most.
+const REPORTING_ORDERS: u64 = 50;
 
 /// Runs until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -31,6 +35,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut rng = StdRng::from_os_rng();
     let mut sensors: HashMap<i64, sensor::Model> = HashMap::new();
     let mut excursions: HashMap<i64, Excursion> = HashMap::new();
+    let mut reported: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut last: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut ticks = 0u32;
     tracing::info!("telemetry simulator started");
@@ -48,6 +53,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 Ok(list) => sensors = list.into_iter().map(|s| (s.id, s)).collect(),
                 Err(err) => tracing::warn!(error = %err, "simulator: reading sensors failed"),
             }
+        }
+        if ticks.is_multiple_of(OPERATIONS_EVERY_TICKS) {
+            operations(&state, &mut rng, &mut reported).await;
         }
         ticks = ticks.wrapping_add(1);
         let now = Utc::now();
@@ -124,4 +132,132 @@ fn simulated_value(
         return value;
     }
     normal
+}
+
+/// One round of shop-floor activity through the same services as the API: one machine
+/// changes status (mostly between RUNNING and IDLE, now and then DOWN or SETUP with a
+/// reason), and the first machine of each running order's line reports the parts made since
+/// its last report. Failures (a report overlapping a person's) are logged and skipped.
+async fn operations(
+    state: &AppState,
+    rng: &mut StdRng,
+    reported: &mut HashMap<i64, DateTime<Utc>>,
+) {
+    use entity::{
+        enums::{EquipmentStatus, OrderStatus},
+        equipment, production_order, production_report,
+    };
+    use sea_orm::{QueryOrder, QuerySelect};
+
+    use crate::{
+        auth::{Caller, WorkshopScope},
+        service::{equipment_status, production},
+    };
+    let db = &state.db.write;
+    let machines = match equipment::Entity::find()
+        .order_by_asc(equipment::Column::Id)
+        .all(db)
+        .await
+    {
+        Ok(m) if !m.is_empty() => m,
+        Ok(_) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "simulator: reading equipment failed");
+            return;
+        }
+    };
+    let machine = &machines[rng.random_range(0..machines.len())];
+    if machine.status != EquipmentStatus::Maintenance {
+        let roll = rng.random_range(0..100);
+        let (status, reason) = match machine.status {
+            EquipmentStatus::Running if roll < 10 => (EquipmentStatus::Down, Some("BREAKDOWN")),
+            EquipmentStatus::Running if roll < 20 => (EquipmentStatus::Setup, Some("CHANGEOVER")),
+            EquipmentStatus::Running if roll < 45 => (EquipmentStatus::Idle, None),
+            EquipmentStatus::Running => (EquipmentStatus::Running, None),
+            _ => (EquipmentStatus::Running, None),
+        };
+        let new = equipment_status::NewStatus {
+            status,
+            reason_code: reason.map(str::to_owned),
+            at: None,
+        };
+        if let Err(err) = equipment_status::commit(
+            db,
+            &state.events,
+            &Audit::internal(),
+            &WorkshopScope::All,
+            machine.id,
+            new,
+            equipment_status::SetBy::simulator(),
+        )
+        .await
+        {
+            tracing::debug!(error = ?err, "simulator: status change refused");
+        }
+    }
+    let orders = match production_order::Entity::find()
+        .filter(production_order::Column::Status.eq(OrderStatus::InProgress))
+        .order_by_asc(production_order::Column::Id)
+        .limit(REPORTING_ORDERS)
+        .all(db)
+        .await
+    {
+        Ok(orders) => orders,
+        Err(err) => {
+            tracing::warn!(error = %err, "simulator: reading orders failed");
+            return;
+        }
+    };
+    let now = Utc::now();
+    let caller = Caller::system();
+    for order in orders {
+        let Some(machine) = machines.iter().find(|m| m.line_id == order.line_id) else {
+            continue;
+        };
+        let since = match reported.get(&machine.id) {
+            Some(t) => *t,
+            None => {
+                let last: Option<DateTime<Utc>> = production_report::Entity::find()
+                    .select_only()
+                    .column_as(production_report::Column::PeriodEnd.max(), "last")
+                    .filter(production_report::Column::EquipmentId.eq(machine.id))
+                    .into_tuple::<Option<DateTime<Utc>>>()
+                    .one(db)
+                    .await
+                    .ok()
+                    .flatten()
+                    .flatten();
+                let started = order.actual_start.unwrap_or(now);
+                last.map_or(started, |l| l.max(started))
+                    .max(now - chrono::Duration::minutes(10))
+            }
+        };
+        let seconds = (now - since).num_seconds();
+        if seconds < 10 {
+            continue;
+        }
+        let cycle = machine.ideal_cycle_time_s.unwrap_or(30.0).max(1.0);
+        let total = ((seconds as f64 / cycle) * rng.random_range(0.75..0.98)).round() as i32;
+        let scrap = (f64::from(total) * rng.random_range(0.0..0.04)).round() as i32;
+        let input = production::NewReport {
+            equipment_id: machine.id,
+            order_id: order.id,
+            period_start: since,
+            period_end: now,
+            total_count: total,
+            good_count: total - scrap,
+            scrap_count: scrap,
+            scrap_reason: (scrap > 0).then(|| "QUALITY".to_owned()),
+        };
+        match production::report(db, &state.events, &caller, &Audit::internal(), input).await {
+            Ok(_) => {
+                reported.insert(machine.id, now);
+            }
+            Err(err) => {
+                // Start after whatever is there next round (a person's report, say).
+                reported.insert(machine.id, now);
+                tracing::debug!(error = ?err, "simulator: production report refused");
+            }
+        }
+    }
 }

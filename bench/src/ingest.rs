@@ -2,7 +2,8 @@
 //! server stores them — `ingestReadings` in batches of 1,000 (`ingest`) or `POST /ingest` in
 //! batches of 5,000 (`ingest-http`) — with 10 % of the values past a sensor's `hi`
 //! threshold, so alarms raise and clear under load and events go out for every batch.
-//! Every reading is new (distinct `(sensor, ts)` across the run), stamped within the last
+//! Each writer is one gateway with its own share of the sensors (as line gateways are);
+//! every reading is new (distinct `(sensor, ts)` across the run), stamped within the last
 //! few hours. While the gateways push, one reader runs `point` with its own connections,
 //! so the table shows what ingest costs the dashboards.
 //!
@@ -204,22 +205,33 @@ pub async fn run(
     point: Arc<Target>,
     cfg: LoadConfig,
 ) -> Result<(Vec<Row>, String)> {
-    let sensors = Arc::new(sensors);
     // Far enough back that a whole run's milliseconds per sensor stay in the past.
     let start = Utc::now() - chrono::Duration::hours(6);
-    let next = Arc::new(AtomicU64::new(0));
-    // One batch first, as the validation of the door.
-    let first = readings(&sensors, start, next.fetch_add(1, Ordering::Relaxed), door.batch());
+    // One batch first, as the validation of the door (an hour before the run's times).
+    let first = readings(&sensors, start - chrono::Duration::hours(1), 0, door.batch());
     send(client, base, door, first)
         .await
         .with_context(|| format!("{}: the first batch failed", door.name()))?;
+    // Each writer is one line's gateway: its own sensors, as in a plant.
+    let shares: Vec<Arc<Vec<Sensor>>> = (0..WRITERS)
+        .map(|w| {
+            Arc::new(
+                sensors
+                    .iter()
+                    .skip(w)
+                    .step_by(WRITERS)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
 
     let measure_from = Instant::now() + cfg.warmup;
     let end = measure_from + cfg.duration;
     let mut writers = tokio::task::JoinSet::new();
-    for _ in 0..WRITERS {
-        let (client, base, sensors, next) =
-            (client.clone(), base.to_owned(), sensors.clone(), next.clone());
+    for share in shares {
+        let (client, base, sensors) = (client.clone(), base.to_owned(), share);
+        let next = AtomicU64::new(0);
         writers.spawn(async move {
             let mut stats = WriterStats {
                 latency: Histogram::new(3)?,

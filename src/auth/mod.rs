@@ -73,6 +73,12 @@ impl Caller {
         }
     }
 
+    /// The server's own work (the simulator, jobs): every role's rights over every
+    /// workshop, as nobody in particular.
+    pub fn system() -> Self {
+        Self::development_admin()
+    }
+
     /// No token (where the development admin is off), or a token that failed its checks:
     /// may log in, sees nothing.
     pub fn anonymous() -> Self {

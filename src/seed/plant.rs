@@ -197,6 +197,11 @@ pub async fn create(
     let reasons = [
         ("BREAK", "Planned break", ReasonCategory::Planned),
         ("NO-DEMAND", "No demand", ReasonCategory::Planned),
+        (
+            "PLANNED-MAINT",
+            "Planned maintenance",
+            ReasonCategory::Planned,
+        ),
         ("BREAKDOWN", "Breakdown", ReasonCategory::Unplanned),
         (
             "MATERIAL",

@@ -537,6 +537,9 @@ impl crate::state::AppState {
     }
 }
 
+/// The advisory-lock class of sensor ids (the second key is the id) taken by batches.
+const SENSOR_LOCKS: i32 = 7_301;
+
 /// Rows per readings statement on SQLite: 4 parameters each, under its 32,766, and more than
 /// [`MAX_INGEST`], so an ingest batch is one statement there too.
 const SQLITE_CHUNK: usize = 8_000;
@@ -650,7 +653,11 @@ fn newest_per_sensor(readings: &[NewReading]) -> Vec<NewReading> {
             })
             .or_insert(*r);
     }
-    newest.into_values().collect()
+    let mut newest: Vec<NewReading> = newest.into_values().collect();
+    // One lock order for every writer: concurrent batches over the same sensors would
+    // otherwise deadlock on `sensor_latest` rows taken in hash order.
+    newest.sort_unstable_by_key(|r| r.sensor_id);
+    newest
 }
 
 /// Stores a checked batch in one transaction and publishes what it changed after the
@@ -668,8 +675,30 @@ pub async fn store(
         return Ok(0);
     }
     sink.partitions.ensure(sink.db, readings).await;
+    // Key order, so concurrent batches (a gateway resending while another sends) take the
+    // primary key's locks in the same order.
+    let mut sorted = readings.to_vec();
+    sorted.sort_unstable_by_key(|r| (r.sensor_id, r.ts));
+    let readings = sorted.as_slice();
     let backend = sink.db.get_database_backend();
     let txn = sink.db.begin().await?;
+    if backend == DatabaseBackend::Postgres {
+        // Batches naming the same sensors (two gateways, or a resend racing the original)
+        // take turns, in sensor order: the threshold evaluation then sees the other's alarms
+        // committed, never raising a second open alarm nor deadlocking on rows. Gateways of
+        // different lines never wait for each other. (SQLite has one writer at a time.)
+        let mut ids: Vec<i32> = readings
+            .iter()
+            .filter_map(|r| i32::try_from(r.sensor_id).ok())
+            .collect();
+        ids.dedup();
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1, s) FROM unnest($2::int4[]) AS s",
+            [SENSOR_LOCKS.into(), ids.into()],
+        ))
+        .await?;
+    }
     let mut new_keys: std::collections::HashSet<(i64, i64)> =
         std::collections::HashSet::with_capacity(readings.len());
     let chunk = match backend {

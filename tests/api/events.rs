@@ -168,3 +168,70 @@ async fn refused_and_rolled_back_writes_publish_nothing() {
         "an event for a refused or rolled-back write"
     );
 }
+
+#[tokio::test]
+async fn a_threshold_crossing_on_one_instance_is_an_alarm_event_on_the_other() {
+    let (_own, url) = shared_or_own_redis().await;
+    let prefix = unique_redis_prefix();
+    let a = TestApp::spawn_with(Some(SMALL), |c| {
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    let shared_db = a.state.config.database.url.expose_secret().to_owned();
+    let b = TestApp::spawn_with(None, |c| {
+        c.database.url = shared_db.clone().into();
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    let mut readings_on_a = a.state.events.subscribe(Topic::Readings);
+    let mut alarms_on_a = a.state.events.subscribe(Topic::Alarms);
+    let r = b
+        .graphql(
+            "{ sensors(first: 50) { edges { node { id hi hiHi } } } }",
+            json!({}),
+        )
+        .await;
+    let sensor = r.data()["sensors"]["edges"]
+        .as_array()
+        .expect("sensors")
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["hi"].is_number())
+        .expect("a sensor with a hi threshold")
+        .clone();
+    let id: i64 = sensor["id"].as_str().expect("id").parse().expect("numeric");
+    let hi = sensor["hi"].as_f64().expect("hi");
+    // Past `hi` but below `hi_hi` (when there is one): a MAJOR alarm.
+    let value = match sensor["hiHi"].as_f64() {
+        Some(hi_hi) => (hi + hi_hi) / 2.0,
+        None => hi + 1.0,
+    };
+    let now = iso(chrono::Utc::now());
+    let stored = b
+        .graphql(
+            INGEST,
+            json!({ "i": { "readings": [{ "sensorId": id.to_string(), "ts": now, "value": value }] } }),
+        )
+        .await;
+    assert_eq!(stored.data()["ingestReadings"]["inserted"], 1);
+    assert_eq!(sensor_ids(&next_event(&mut readings_on_a).await), [id]);
+    let mut raised = None;
+    let mut counts = None;
+    while raised.is_none() || counts.is_none() {
+        match next_event(&mut alarms_on_a).await {
+            Event::Alarm(change) => raised = Some(change),
+            Event::AlarmCounts(c) => counts = Some(c),
+            other => panic!("an alarm event, got {other:?}"),
+        }
+    }
+    let raised = raised.expect("alarm");
+    assert_eq!(raised.sensor_id, Some(id));
+    assert_eq!(raised.action, smart_factory::events::AlarmAction::Raised);
+    assert_eq!(raised.severity, 4, "past hi is MAJOR");
+    assert!(!raised.cleared && !raised.acknowledged);
+    let counts = counts.expect("counts");
+    assert_eq!(counts.workshop_id, raised.place.workshop_id);
+    assert!(counts.open_by_severity[3] >= 1, "{counts:?}");
+}

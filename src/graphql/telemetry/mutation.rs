@@ -13,7 +13,7 @@ use crate::{
 pub struct ReadingInput {
     /// The sensor, by id; or give `tag`.
     pub sensor_id: Option<ID>,
-    /// The sensor, by its tag (e.g. `WS1-L1-CNC01-TEMP`); or give `sensorId`.
+    /// The sensor, by its tag (e.g. `WS-01-L1-M01.TEMPERATURE`); or give `sensorId`.
     pub tag: Option<String>,
     /// When it was measured (at most 5 minutes ahead, at most 30 days back).
     pub ts: DateTime<Utc>,
