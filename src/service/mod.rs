@@ -2,7 +2,9 @@
 //! and workshop scope, validates input and runs its writes in one transaction.
 
 pub mod alarm;
+pub mod alarm_lifecycle;
 pub mod alarm_rules;
+pub mod alarm_transition;
 pub mod api_token;
 pub mod audit;
 pub mod equipment;

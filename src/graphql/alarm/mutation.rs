@@ -10,7 +10,7 @@ use crate::{
         context::{ContextExt, parse_id, parse_ids, parse_opt_id},
         enums::AlarmSeverity,
     },
-    service::alarm::{self as alarm_service, MAX_ACKNOWLEDGE, NewAlarm, Writer},
+    service::alarm_lifecycle::{self as alarm_service, MAX_ACKNOWLEDGE, NewAlarm, Writer},
 };
 
 /// Input of `raiseAlarm`.
