@@ -117,13 +117,7 @@ pub async fn evaluate(txn: &DatabaseTransaction, samples: &[Sample<'_>]) -> AppR
     let mut changes = Vec::with_capacity(rows.len());
     let mut workshops: Vec<i64> = Vec::new();
     for d in &drafts {
-        let line_id = lines.get(&d.alarm.equipment_id).copied().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "equipment {} of alarm {} has no line",
-                d.alarm.equipment_id,
-                d.alarm.id
-            ))
-        })?;
+        let line_id = alarms::line_in(&lines, d.alarm.equipment_id)?;
         for t in &d.transitions {
             let event_id = event_ids.next().unwrap_or_default();
             let mut after = d.alarm.clone();
