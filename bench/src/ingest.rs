@@ -104,7 +104,9 @@ pub async fn sensors(client: &reqwest::Client, graphql_url: &str) -> Result<Vec<
         if connection["pageInfo"]["hasNextPage"] != true {
             break;
         }
-        after = connection["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        after = connection["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
     }
     if out.is_empty() {
         bail!("no active sensors (is the database seeded?)");
@@ -161,12 +163,7 @@ fn request(
 }
 
 /// Sends one batch; `Ok(inserted)` only when every row was accepted.
-async fn send(
-    client: &reqwest::Client,
-    base: &str,
-    door: Door,
-    rows: Vec<Value>,
-) -> Result<u64> {
+async fn send(client: &reqwest::Client, base: &str, door: Door, rows: Vec<Value>) -> Result<u64> {
     let expected = rows.len() as u64;
     let response = request(client, base, door, rows).send().await?;
     let status = response.status();
@@ -208,7 +205,12 @@ pub async fn run(
     // Far enough back that a whole run's milliseconds per sensor stay in the past.
     let start = Utc::now() - chrono::Duration::hours(6);
     // One batch first, as the validation of the door (an hour before the run's times).
-    let first = readings(&sensors, start - chrono::Duration::hours(1), 0, door.batch());
+    let first = readings(
+        &sensors,
+        start - chrono::Duration::hours(1),
+        0,
+        door.batch(),
+    );
     send(client, base, door, first)
         .await
         .with_context(|| format!("{}: the first batch failed", door.name()))?;
@@ -251,7 +253,9 @@ pub async fn run(
                 }
                 match outcome {
                     Ok(inserted) => {
-                        stats.latency.record(done.duration_since(sent).as_micros() as u64)?;
+                        stats
+                            .latency
+                            .record(done.duration_since(sent).as_micros() as u64)?;
                         stats.readings += door.batch() as u64;
                         stats.inserted += inserted;
                     }
@@ -315,7 +319,10 @@ pub async fn run(
         read_summary.req_per_s, read_summary.errors
     )?;
     if inserted != total {
-        writeln!(table, "\n{inserted} of {total} readings were new (expected all).")?;
+        writeln!(
+            table,
+            "\n{inserted} of {total} readings were new (expected all)."
+        )?;
     }
     if let Some(e) = first_error {
         writeln!(table, "\nfirst writer error: {e}")?;

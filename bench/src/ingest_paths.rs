@@ -38,7 +38,12 @@ enum Path {
 }
 
 impl Path {
-    const ALL: [Path; 4] = [Path::Values, Path::Unnest, Path::UnnestReturning, Path::Copy];
+    const ALL: [Path; 4] = [
+        Path::Values,
+        Path::Unnest,
+        Path::UnnestReturning,
+        Path::Copy,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -62,7 +67,10 @@ const SENSORS: i64 = 2_400;
 
 /// Batch `n` of `size` rows: consecutive seconds across the plant's sensors, never repeating.
 fn batch(n: u64, size: usize) -> Vec<Reading> {
-    let base = Utc.timestamp_opt(1_780_000_000, 0).single().unwrap_or_default();
+    let base = Utc
+        .timestamp_opt(1_780_000_000, 0)
+        .single()
+        .unwrap_or_default();
     (0..size)
         .map(|i| {
             let k = n as i64 * size as i64 + i as i64;
@@ -90,7 +98,11 @@ async fn write_values(conn: &mut PgConnection, rows: &[Reading]) -> Result<()> {
         sql.push_str(" ON CONFLICT (sensor_id, ts) DO NOTHING");
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {
-            query = query.bind(r.sensor_id).bind(r.ts).bind(r.value).bind(r.quality);
+            query = query
+                .bind(r.sensor_id)
+                .bind(r.ts)
+                .bind(r.value)
+                .bind(r.quality);
         }
         query.execute(&mut *tx).await?;
     }
@@ -103,7 +115,11 @@ async fn write_unnest(conn: &mut PgConnection, rows: &[Reading], returning: bool
         "INSERT INTO {TABLE} (sensor_id, ts, value, quality) SELECT * FROM \
          unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::int2[]) \
          ON CONFLICT (sensor_id, ts) DO NOTHING{}",
-        if returning { " RETURNING sensor_id, ts" } else { "" }
+        if returning {
+            " RETURNING sensor_id, ts"
+        } else {
+            ""
+        }
     );
     let mut tx = conn.begin().await?;
     let query = sqlx::query(AssertSqlSafe(sql))
@@ -122,7 +138,10 @@ async fn write_unnest(conn: &mut PgConnection, rows: &[Reading], returning: bool
 
 /// PostgreSQL's binary COPY format: header, one tuple per row, trailer.
 fn copy_binary(rows: &[Reading]) -> Vec<u8> {
-    let pg_epoch = Utc.timestamp_opt(946_684_800, 0).single().unwrap_or_default();
+    let pg_epoch = Utc
+        .timestamp_opt(946_684_800, 0)
+        .single()
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(19 + rows.len() * 46 + 2);
     out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
     out.extend_from_slice(&0i32.to_be_bytes());
@@ -152,9 +171,9 @@ async fn write_copy(conn: &mut PgConnection, rows: &[Reading]) -> Result<()> {
     copy.send(data).await?;
     copy.finish().await?;
     tx.execute(AssertSqlSafe(format!(
-            "INSERT INTO {TABLE} (sensor_id, ts, value, quality) SELECT sensor_id, ts, value, \
+        "INSERT INTO {TABLE} (sensor_id, ts, value, quality) SELECT sensor_id, ts, value, \
              quality FROM ingest_paths_stage ON CONFLICT (sensor_id, ts) DO NOTHING"
-        )))
+    )))
     .await?;
     tx.commit().await?;
     Ok(())
@@ -166,8 +185,14 @@ struct Outcome {
     p95_ms: f64,
 }
 
-async fn measure(conn: &mut PgConnection, path: Path, size: usize, seconds: u64) -> Result<Outcome> {
-    conn.execute(AssertSqlSafe(format!("TRUNCATE {TABLE}"))).await?;
+async fn measure(
+    conn: &mut PgConnection,
+    path: Path,
+    size: usize,
+    seconds: u64,
+) -> Result<Outcome> {
+    conn.execute(AssertSqlSafe(format!("TRUNCATE {TABLE}")))
+        .await?;
     let mut histogram = Histogram::<u64>::new(3)?;
     let mut rows = 0u64;
     let mut n = 0u64;
@@ -198,12 +223,13 @@ async fn main() -> Result<()> {
     let mut conn = PgConnection::connect(&args.database_url)
         .await
         .context("connecting to PostgreSQL")?;
-    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {TABLE}"))).await?;
+    conn.execute(AssertSqlSafe(format!("DROP TABLE IF EXISTS {TABLE}")))
+        .await?;
     conn.execute(AssertSqlSafe(format!(
-            "CREATE TABLE {TABLE} (sensor_id bigint NOT NULL, ts timestamptz NOT NULL, \
+        "CREATE TABLE {TABLE} (sensor_id bigint NOT NULL, ts timestamptz NOT NULL, \
              value double precision NOT NULL, quality smallint NOT NULL, \
              PRIMARY KEY (sensor_id, ts))"
-        )))
+    )))
     .await?;
     conn.execute(
         "CREATE TEMP TABLE ingest_paths_stage (sensor_id bigint, ts timestamptz, \
@@ -225,6 +251,7 @@ async fn main() -> Result<()> {
             );
         }
     }
-    conn.execute(AssertSqlSafe(format!("DROP TABLE {TABLE}"))).await?;
+    conn.execute(AssertSqlSafe(format!("DROP TABLE {TABLE}")))
+        .await?;
     Ok(())
 }

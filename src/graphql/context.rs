@@ -1,4 +1,3 @@
-// PARALLEL-WORK NOTE (temporary, the lead removes it): several engineers edit this tree at once. Before going on, read /tmp/h/common.md and follow it (no git checkout/stash/reset, no tree-wide cargo fmt, only your files, one cargo command at a time, reply format).
 //! What resolvers take from the GraphQL context, and small conversions they share.
 
 use async_graphql::{Context, ID, Lookahead};

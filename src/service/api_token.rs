@@ -6,10 +6,10 @@ use chrono::Utc;
 use entity::{api_token, enums::Role, user, workshop};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{session::hash_secret, validate};
+use super::{audit::Audit, session::hash_secret, validate};
 use crate::{
     auth::{
         Caller,
@@ -28,18 +28,21 @@ pub struct NewToken {
     pub model: api_token::Model,
 }
 
-/// Creates a token for a gateway account (admin).
+/// Creates a token for a gateway account (admin). Its audit row (entity: the token's id, never
+/// the secret) commits with it.
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     user_id: i64,
     name: &str,
     workshop_id: i64,
 ) -> AppResult<NewToken> {
     caller.require(Role::Admin)?;
     let name = validate::name("name", name, 100)?;
+    let txn = db.begin().await?;
     let user = user::Entity::find_by_id(user_id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("user", user_id))?;
     if user.role != Role::Gateway {
@@ -52,13 +55,13 @@ pub async fn create(
         return Err(AppError::invalid("userId", "the account is deactivated"));
     }
     workshop::Entity::find_by_id(workshop_id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("workshop", workshop_id))?;
     let live = api_token::Entity::find()
         .filter(api_token::Column::UserId.eq(user_id))
         .filter(api_token::Column::RevokedAt.is_null())
-        .count(db)
+        .count(&txn)
         .await?;
     if live >= MAX_TOKENS_PER_USER {
         return Err(AppError::Conflict(format!(
@@ -79,8 +82,10 @@ pub async fn create(
         revoked_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    audit.write(&txn, model.id).await?;
+    txn.commit().await?;
     Ok(NewToken { token, model })
 }
 
@@ -108,11 +113,13 @@ pub async fn revoke(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
 ) -> AppResult<bool> {
     caller.require(Role::Admin)?;
+    let txn = db.begin().await?;
     let token = api_token::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("API token", id))?;
     let hash = token.token_hash.clone();
@@ -120,8 +127,10 @@ pub async fn revoke(
     if newly {
         let mut active: api_token::ActiveModel = token.into();
         active.revoked_at = Set(Some(Utc::now()));
-        active.update(db).await?;
+        active.update(&txn).await?;
     }
+    audit.write(&txn, id).await?;
+    txn.commit().await?;
     auth.forget_api_token(&hash).await;
     Ok(newly)
 }

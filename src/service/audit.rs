@@ -1,4 +1,3 @@
-// PARALLEL-WORK NOTE (temporary, the lead removes it): several engineers edit this tree at once. Before going on, read /tmp/h/common.md and follow it (no git checkout/stash/reset, no tree-wide cargo fmt, only your files, one cargo command at a time, reply format).
 //! The audit log: who ran which mutation, when, from where, with what arguments and outcome.
 
 use chrono::{DateTime, Utc};

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     contains, group_by_key,
     page::{self, Ordering, Page, PageRequest, SortValue},
     validate,
@@ -206,6 +207,7 @@ fn check_attributes(value: Option<serde_json::Value>) -> AppResult<Option<serde_
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewEquipment,
 ) -> AppResult<equipment::Model> {
     caller.require(Role::Engineer)?;
@@ -252,6 +254,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -260,6 +263,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: EquipmentPatch,
 ) -> AppResult<equipment::Model> {
@@ -322,13 +326,19 @@ pub async fn update(
     }
     active.updated_at = Set(chrono::Utc::now());
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Deletes a machine that has no sensors, orders or history left (admin); a line it paced
 /// is left without a bottleneck.
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    audit: &Audit,
+    id: i64,
+) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
     get(&txn, caller, id).await?;
@@ -345,6 +355,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppRes
         .exec(&txn)
         .await
         .on_delete("the equipment still has sensors, work orders or maintenance orders")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
     Ok(id)
 }

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     contains, group_by_key,
     page::{self, Ordering, Page, PageRequest, SortValue},
     validate,
@@ -132,6 +133,7 @@ const CODE_TAKEN: &str = "a line with this code already exists in the workshop";
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewLine,
 ) -> AppResult<line::Model> {
     caller.require(Role::Admin)?;
@@ -157,6 +159,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -165,6 +168,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: LinePatch,
 ) -> AppResult<line::Model> {
@@ -206,12 +210,18 @@ pub async fn update(
     }
     active.updated_at = Set(chrono::Utc::now());
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Deletes a line without equipment (admin).
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    audit: &Audit,
+    id: i64,
+) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
     get(&txn, caller, id).await?;
@@ -219,6 +229,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppRes
         .exec(&txn)
         .await
         .on_delete("the line still has equipment or production orders")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
     Ok(id)
 }

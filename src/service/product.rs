@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     contains,
     page::{self, Ordering, Page, PageRequest, SortValue},
     validate,
@@ -106,6 +107,7 @@ fn cycle_time(value: f64) -> AppResult<f64> {
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewProduct,
 ) -> AppResult<product::Model> {
     caller.require(Role::Manager)?;
@@ -125,6 +127,7 @@ pub async fn create(
     };
     let txn = db.begin().await?;
     let model = model.insert(&txn).await.on_constraint(SKU_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -133,6 +136,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: ProductPatch,
 ) -> AppResult<product::Model> {
@@ -166,12 +170,18 @@ pub async fn update(
     }
     active.updated_at = Set(chrono::Utc::now());
     let model = active.update(&txn).await.on_constraint(SKU_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Deletes a product no order refers to (manager).
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    audit: &Audit,
+    id: i64,
+) -> AppResult<i64> {
     caller.require(Role::Manager)?;
     let txn = db.begin().await?;
     get(&txn, id).await?;
@@ -179,6 +189,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppRes
         .exec(&txn)
         .await
         .on_delete("production orders still refer to the product")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
     Ok(id)
 }

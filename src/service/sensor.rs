@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     contains, group_by_key,
     page::{self, Ordering, Page, PageRequest, SortValue},
     validate,
@@ -195,6 +196,7 @@ const INTERVAL_MS: (i64, i64) = (10, 86_400_000);
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewSensor,
 ) -> AppResult<sensor::Model> {
     caller.require(Role::Engineer)?;
@@ -237,6 +239,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .on_constraint(TAG_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -245,6 +248,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: SensorPatch,
 ) -> AppResult<sensor::Model> {
@@ -305,13 +309,19 @@ pub async fn update(
     }
     active.updated_at = Set(chrono::Utc::now());
     let model = active.update(&txn).await.on_constraint(TAG_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Deletes a sensor and its latest value (engineer, in scope); raw history is kept until
 /// retention removes it.
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    audit: &Audit,
+    id: i64,
+) -> AppResult<i64> {
     caller.require(Role::Engineer)?;
     let txn = db.begin().await?;
     get(&txn, caller, id).await?;
@@ -319,6 +329,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppRes
         .exec(&txn)
         .await
         .on_delete("the sensor is still referenced")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
     Ok(id)
 }

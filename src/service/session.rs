@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use entity::{enums::Role, security_event, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
-use super::security;
+use super::{audit::Audit, security};
 use crate::{
     auth::{Caller, session::Authenticator},
     error::{AppError, AppResult, INVALID_TOKEN},
@@ -170,10 +170,13 @@ async fn count_failure(
 }
 
 /// Checks the password and opens a session. Unknown users, wrong passwords and inactive
-/// accounts all get the same answer after the same hashing work.
+/// accounts all get the same answer after the same hashing work. The session and the audit
+/// row of the login (entity: the user) commit together; failures are recorded as security
+/// events, outside any transaction, so a refused login still counts.
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Authenticator,
+    audit: &Audit,
     username: &str,
     password: &str,
     client: ClientInfo,
@@ -222,11 +225,12 @@ pub async fn login(
             return Err(AppError::Unauthenticated(BAD_LOGIN));
         }
     };
+    let txn = db.begin().await?;
     let user = if user.failed_logins > 0 || user.locked_until.is_some() {
         let mut active: user::ActiveModel = user.into();
         active.failed_logins = Set(0);
         active.locked_until = Set(None);
-        active.update(db).await?
+        active.update(&txn).await?
     } else {
         user
     };
@@ -249,9 +253,11 @@ pub async fn login(
         revoked_at: Set(None),
         revoked_reason: Set(None),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
     let (access_token, access_expires_at) = auth.keys.issue(user.id, &sid, user.role.as_str())?;
+    audit.write(&txn, user.id).await?;
+    txn.commit().await?;
     Ok(Tokens {
         access_token,
         access_expires_at,
@@ -262,10 +268,12 @@ pub async fn login(
 }
 
 /// Exchanges a refresh token for new tokens, rotating the refresh token. Presenting the
-/// previous (already used) one is treated as theft: the session is revoked.
+/// previous (already used) one is treated as theft: the session is revoked. A successful
+/// refresh writes its audit row (entity: the session) with the rotation.
 pub async fn refresh(
     db: &DatabaseConnection,
     auth: &Authenticator,
+    audit: &Audit,
     refresh_token: &str,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
@@ -340,8 +348,9 @@ pub async fn refresh(
     active.ip = Set(client_ip);
     active.user_agent = Set(client_agent);
     active.update(&txn).await?;
-    txn.commit().await?;
     let (access_token, access_expires_at) = auth.keys.issue(user.id, sid, user.role.as_str())?;
+    audit.write(&txn, sid).await?;
+    txn.commit().await?;
     Ok(Tokens {
         access_token,
         access_expires_at,
@@ -351,11 +360,10 @@ pub async fn refresh(
     })
 }
 
-/// Revokes those of `ids` still open and drops them from this instance's session cache;
-/// returns how many were open.
+/// Revokes those of `ids` still open, on `conn` (the change's transaction); returns how many
+/// were open. Once that has committed, the caller [`forget`]s them.
 pub(crate) async fn revoke(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
+    conn: &impl ConnectionTrait,
     ids: &[String],
     reason: &str,
 ) -> AppResult<u64> {
@@ -367,65 +375,88 @@ pub(crate) async fn revoke(
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
         .filter(session::Column::Id.is_in(ids.iter().cloned()))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(conn)
         .await?;
-    for sid in ids {
-        auth.forget(sid).await;
-    }
     Ok(result.rows_affected)
 }
 
-/// Ends every open session of `user_id` except `keep`; returns how many ended.
+/// Drops sessions from this instance's cache and tells the others — after their revocation
+/// (or the change to what their user may do) committed. Cannot fail.
+pub(crate) async fn forget(auth: &Authenticator, ids: &[String]) {
+    for sid in ids {
+        auth.forget(sid).await;
+    }
+}
+
+/// Revokes every open session of `user_id` except `keep`, on `conn`; returns the sessions to
+/// [`forget`] after the commit and how many ended.
 pub(crate) async fn revoke_user_sessions(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
+    conn: &impl ConnectionTrait,
     user_id: i64,
     keep: Option<&str>,
     reason: &str,
-) -> AppResult<u64> {
-    let open: Vec<String> = open_sessions(db, user_id)
+) -> AppResult<(Vec<String>, u64)> {
+    let open: Vec<String> = open_sessions(conn, user_id)
         .await?
         .into_iter()
         .filter(|sid| Some(sid.as_str()) != keep)
         .collect();
-    revoke(db, auth, &open, reason).await
+    let ended = revoke(conn, &open, reason).await?;
+    Ok((open, ended))
 }
 
 /// Ids of the open sessions of `user_id`.
-pub(crate) async fn open_sessions(db: &DatabaseConnection, user_id: i64) -> AppResult<Vec<String>> {
+pub(crate) async fn open_sessions(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+) -> AppResult<Vec<String>> {
     Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
-        .all(db)
+        .all(conn)
         .await?
         .into_iter()
         .map(|s| s.id)
         .collect())
 }
 
-/// Ends the caller's session.
+/// Ends the caller's session (audit entity: the session).
 pub async fn logout(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
 ) -> AppResult<bool> {
     let sid = caller
         .session_id
         .clone()
         .ok_or_else(|| AppError::bad_input("this request carries no session to end"))?;
-    Ok(revoke(db, auth, &[sid], "logout").await? > 0)
+    let sids = [sid];
+    let txn = db.begin().await?;
+    let ended = revoke(&txn, &sids, "logout").await?;
+    audit.write(&txn, &sids[0]).await?;
+    txn.commit().await?;
+    forget(auth, &sids).await;
+    Ok(ended > 0)
 }
 
-/// Ends every session of the caller's user; returns how many were open.
+/// Ends every session of the caller's user; returns how many were open (audit entity: the
+/// user).
 pub async fn logout_all(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
 ) -> AppResult<u64> {
     let user_id = caller
         .user_id
         .ok_or_else(|| AppError::bad_input("this request carries no user"))?;
-    revoke_user_sessions(db, auth, user_id, None, "logout_all").await
+    let txn = db.begin().await?;
+    let (sids, ended) = revoke_user_sessions(&txn, user_id, None, "logout_all").await?;
+    audit.write(&txn, user_id).await?;
+    txn.commit().await?;
+    forget(auth, &sids).await;
+    Ok(ended)
 }
 
 /// The sessions of a user, newest first (admin).
@@ -447,22 +478,30 @@ pub async fn list_for_user(
         .await?)
 }
 
-/// Ends any user's session (admin); `false` when it had already ended.
+/// Ends any user's session (admin); `false` when it had already ended (audit entity: the
+/// session).
 pub async fn revoke_by_admin(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     sid: &str,
 ) -> AppResult<bool> {
     caller.require(entity::enums::Role::Admin)?;
     if sid.len() > 64 {
         return Err(AppError::invalid("id", "`id` is not a session id"));
     }
+    let sids = [sid.to_owned()];
+    let txn = db.begin().await?;
     session::Entity::find_by_id(sid.to_owned())
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("session", sid))?;
-    Ok(revoke(db, auth, &[sid.to_owned()], "revoked_by_admin").await? > 0)
+    let ended = revoke(&txn, &sids, "revoked_by_admin").await?;
+    audit.write(&txn, sid).await?;
+    txn.commit().await?;
+    forget(auth, &sids).await;
+    Ok(ended > 0)
 }
 
 /// Deletes sessions that ended (expired or revoked) more than `keep` ago; returns how many.

@@ -724,15 +724,19 @@ pub async fn store(
     let samples: Vec<super::alarm_rules::Sample<'_>> = new
         .iter()
         .filter_map(|r| {
-            sensors.get(&r.sensor_id).map(|sensor| super::alarm_rules::Sample {
-                sensor,
-                ts: r.ts,
-                value: r.value,
-            })
+            sensors
+                .get(&r.sensor_id)
+                .map(|sensor| super::alarm_rules::Sample {
+                    sensor,
+                    ts: r.ts,
+                    value: r.value,
+                })
         })
         .collect();
     let alarm_events = super::alarm_rules::evaluate(&txn, &samples).await?;
-    audit.write(&txn, format!("{} readings", readings.len())).await?;
+    audit
+        .write(&txn, format!("{} readings", readings.len()))
+        .await?;
     txn.commit().await?;
     let published: Vec<Reading> = new
         .iter()

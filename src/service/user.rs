@@ -15,6 +15,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     page::{self, Ordering, Page, PageRequest, SortValue},
     session, validate,
 };
@@ -253,6 +254,7 @@ async fn replace_workshops(
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewUser,
 ) -> AppResult<user::Model> {
     caller.require(Role::Admin)?;
@@ -297,6 +299,7 @@ pub async fn create(
     .await
     .on_constraint(USERNAME_TAKEN)?;
     replace_workshops(&txn, model.id, &workshops).await?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -328,11 +331,13 @@ async fn keep_an_admin(
 
 /// Updates a user (admin). Changing the role or deactivating takes effect on the next request
 /// (this instance drops the user's cached sessions); deactivating or setting a password ends
-/// the user's sessions and, for gateways, stops their API tokens.
+/// the user's sessions and, for gateways, stops their API tokens. The change, the sessions it
+/// ends and its audit row commit together.
 pub async fn update(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: UserPatch,
 ) -> AppResult<user::Model> {
@@ -386,18 +391,22 @@ pub async fn update(
     }
     model.updated_at = Set(Utc::now());
     let model = model.update(&txn).await?;
-    txn.commit().await?;
-    if deactivated || password_set {
+    let sessions = if deactivated || password_set {
         let reason = if deactivated {
             "user_deactivated"
         } else {
             "password_reset"
         };
-        session::revoke_user_sessions(db, auth, id, None, reason).await?;
-        forget_api_tokens(db, auth, id).await?;
+        session::revoke_user_sessions(&txn, id, None, reason)
+            .await?
+            .0
     } else {
-        forget_sessions(db, auth, id).await?;
-    }
+        session::open_sessions(&txn, id).await?
+    };
+    let tokens = token_hashes(&txn, id).await?;
+    audit.write(&txn, id).await?;
+    txn.commit().await?;
+    forget(auth, &sessions, &tokens).await;
     Ok(model)
 }
 
@@ -406,6 +415,7 @@ pub async fn set_workshops(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     workshop_ids: &[i64],
 ) -> AppResult<user::Model> {
@@ -414,8 +424,11 @@ pub async fn set_workshops(
     let user = get(&txn, caller, id).await?;
     let workshops = existing_workshops(&txn, workshop_ids).await?;
     replace_workshops(&txn, id, &workshops).await?;
+    let sessions = session::open_sessions(&txn, id).await?;
+    let tokens = token_hashes(&txn, id).await?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
-    forget_sessions(db, auth, id).await?;
+    forget(auth, &sessions, &tokens).await;
     Ok(user)
 }
 
@@ -425,6 +438,7 @@ pub async fn delete(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
@@ -433,31 +447,29 @@ pub async fn delete(
             "you cannot delete your own account".into(),
         ));
     }
-    let sessions = session::open_sessions(db, id).await?;
-    let tokens = token_hashes(db, id).await?;
     let txn = db.begin().await?;
     let current = get(&txn, caller, id).await?;
     keep_an_admin(&txn, &current, Role::Viewer, false).await?;
+    let sessions = session::open_sessions(&txn, id).await?;
+    let tokens = token_hashes(&txn, id).await?;
     user::Entity::delete_by_id(id)
         .exec(&txn)
         .await
         .on_delete("the user is still referenced (orders, alarms or reports name them)")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
-    for sid in sessions {
-        auth.forget(&sid).await;
-    }
-    for hash in tokens {
-        auth.forget_api_token(&hash).await;
-    }
+    forget(auth, &sessions, &tokens).await;
     Ok(id)
 }
 
 /// Changes the caller's own password; the old one is required. Every other session of the
-/// user ends; this one stays. Returns how many sessions ended.
+/// user ends; this one stays. Returns how many sessions ended. The new hash, the ended
+/// sessions and the audit row (entity: the user) commit together.
 pub async fn change_password(
     db: &DatabaseConnection,
     auth: &Authenticator,
     caller: &Caller,
+    audit: &Audit,
     old: &str,
     new: &str,
 ) -> AppResult<u64> {
@@ -491,46 +503,40 @@ pub async fn change_password(
     model.password_hash = Set(password_hash);
     model.password_changed_at = Set(Some(Utc::now()));
     model.updated_at = Set(Utc::now());
-    model.update(db).await?;
-    session::revoke_user_sessions(
-        db,
-        auth,
+    let txn = db.begin().await?;
+    model.update(&txn).await?;
+    let (sessions, ended) = session::revoke_user_sessions(
+        &txn,
         user_id,
         caller.session_id.as_deref(),
         "password_changed",
     )
-    .await
+    .await?;
+    audit.write(&txn, user_id).await?;
+    txn.commit().await?;
+    session::forget(auth, &sessions).await;
+    Ok(ended)
 }
 
-/// Drops the user's cached sessions here, so the next request re-reads role and scope.
-async fn forget_sessions(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
-    user_id: i64,
-) -> AppResult<()> {
-    for sid in session::open_sessions(db, user_id).await? {
-        auth.forget(&sid).await;
+/// Drops the user's cached sessions and API tokens here (and, over the bus, on every
+/// instance), so the next request re-reads role and scope. After the change committed.
+async fn forget(auth: &Authenticator, sessions: &[String], token_hashes: &[String]) {
+    session::forget(auth, sessions).await;
+    for hash in token_hashes {
+        auth.forget_api_token(hash).await;
     }
-    forget_api_tokens(db, auth, user_id).await
 }
 
-async fn token_hashes(db: &DatabaseConnection, user_id: i64) -> AppResult<Vec<String>> {
+/// The token hashes of a user's API tokens, read in the change's transaction.
+async fn token_hashes(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+) -> AppResult<Vec<String>> {
     Ok(api_token::Entity::find()
         .filter(api_token::Column::UserId.eq(user_id))
-        .all(db)
+        .all(conn)
         .await?
         .into_iter()
         .map(|t| t.token_hash)
         .collect())
-}
-
-async fn forget_api_tokens(
-    db: &DatabaseConnection,
-    auth: &Authenticator,
-    user_id: i64,
-) -> AppResult<()> {
-    for hash in token_hashes(db, user_id).await? {
-        auth.forget_api_token(&hash).await;
-    }
-    Ok(())
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::{
+    audit::Audit,
     contains,
     page::{self, Ordering, Page, PageRequest, SortValue},
     validate,
@@ -135,6 +136,7 @@ const CODE_TAKEN: &str = "a workshop with this code already exists";
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     input: NewWorkshop,
 ) -> AppResult<workshop::Model> {
     caller.require(Role::Admin)?;
@@ -176,6 +178,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -184,6 +187,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
+    audit: &Audit,
     id: i64,
     patch: WorkshopPatch,
 ) -> AppResult<workshop::Model> {
@@ -214,12 +218,18 @@ pub async fn update(
     }
     active.updated_at = Set(chrono::Utc::now());
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
+    audit.write(&txn, model.id).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Deletes an empty workshop (admin); one that still has lines is refused.
-pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult<i64> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    audit: &Audit,
+    id: i64,
+) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
     get(&txn, caller, id).await?;
@@ -227,6 +237,7 @@ pub async fn delete(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppRes
         .exec(&txn)
         .await
         .on_delete("the workshop still has lines or equipment")?;
+    audit.write(&txn, id).await?;
     txn.commit().await?;
     Ok(id)
 }

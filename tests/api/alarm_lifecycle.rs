@@ -1222,7 +1222,11 @@ async fn an_alarm_acknowledged_on_one_instance_is_an_event_on_the_other() {
     let alarm = f.raise(&f.machine, "REMOTE").await;
     let mut on_a = a_side.state.events.subscribe(Topic::Alarms);
     let r = b_side
-        .graphql_as(&f.operator, &ack_doc(), json!({ "i": { "id": alarm["id"] } }))
+        .graphql_as(
+            &f.operator,
+            &ack_doc(),
+            json!({ "i": { "id": alarm["id"] } }),
+        )
         .await;
     assert_eq!(
         r.data()["acknowledgeAlarm"]["alarm"]["status"],

@@ -82,7 +82,8 @@ async fn readings_name_their_sensor_by_id_or_by_tag_exactly_once() {
         )
         .await;
     assert_eq!(
-        latest.data()["sensorById"]["latest"]["value"], 1.5,
+        latest.data()["sensorById"]["latest"]["value"],
+        1.5,
         "the reading named by tag is the newest"
     );
 
@@ -298,7 +299,10 @@ async fn numbers_json_cannot_carry_are_refused_whole_and_store_nothing() {
     let before = app.count("sensor_readings").await;
     let now = iso(Utc::now());
     for value in ["1e400", "-1e400", "NaN", "Infinity"] {
-        let body = format!(r#"[{{"sensorId": "{}", "ts": "{now}", "value": {value}}}]"#, all[0].0);
+        let body = format!(
+            r#"[{{"sensorId": "{}", "ts": "{now}", "value": {value}}}]"#,
+            all[0].0
+        );
         let answer = app
             .client
             .post(format!("{}/ingest", app.address))
@@ -309,13 +313,20 @@ async fn numbers_json_cannot_carry_are_refused_whole_and_store_nothing() {
             .expect("post");
         assert_eq!(answer.status(), 400, "{value}");
         let body: Value = answer.json().await.expect("json");
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{value}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{value}"
+        );
         let gql = format!(
             r#"mutation {{ ingestReadings(input: {{readings: [{{sensorId: "{}", ts: "{now}", value: {value}}}]}}) {{ accepted }} }}"#,
             all[0].0
         );
         let r = app.graphql(&gql, json!({})).await;
-        assert!(r.body.get("errors").is_some(), "{value} accepted over GraphQL: {}", r.body);
+        assert!(
+            r.body.get("errors").is_some(),
+            "{value} accepted over GraphQL: {}",
+            r.body
+        );
     }
     assert_eq!(app.count("sensor_readings").await, before);
 }

@@ -334,8 +334,10 @@ fn table() -> Vec<Row> {
             who: AtLeast(Role::Operator),
             outcome: Succeeds,
             document: "mutation($i: CreateMaintenanceOrderInput!) { createMaintenanceOrder(input: $i) { __typename } }",
-            variables: |f, role| json!({ "i": { "equipmentId": f.equipment.to_string(), "kind": "CORRECTIVE",
-                "title": format!("Requested by {role}") } }),
+            variables: |f, role| {
+                json!({ "i": { "equipmentId": f.equipment.to_string(), "kind": "CORRECTIVE",
+                "title": format!("Requested by {role}") } })
+            },
         },
         Row {
             mutation: "updateMaintenanceOrder",
@@ -356,8 +358,10 @@ fn table() -> Vec<Row> {
             who: GatewayOr(Role::Engineer),
             outcome: Succeeds,
             document: "mutation($i: RaiseAlarmInput!) { raiseAlarm(input: $i) { alarm { id } } }",
-            variables: |f, _| json!({ "i": { "equipmentId": f.equipment.to_string(), "type": "MATRIX",
-                "severity": "MINOR", "message": "role matrix" } }),
+            variables: |f, _| {
+                json!({ "i": { "equipmentId": f.equipment.to_string(), "type": "MATRIX",
+                "severity": "MINOR", "message": "role matrix" } })
+            },
         },
         Row {
             mutation: "acknowledgeAlarm",

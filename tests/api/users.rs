@@ -320,7 +320,7 @@ async fn a_gateway_token_ingests_for_its_workshop_only_and_stops_when_revoked() 
     assert_eq!(
         rejected,
         vec![
-            (1, "NOT_FOUND".to_owned()),
+            (1, "FORBIDDEN".to_owned()),
             (2, "BAD_USER_INPUT".to_owned()),
             (3, "BAD_USER_INPUT".to_owned()),
             (4, "BAD_USER_INPUT".to_owned()),

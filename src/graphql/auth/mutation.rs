@@ -68,6 +68,7 @@ impl AuthMutation {
         let tokens = session::login(
             &state.db.write,
             &state.auth,
+            &ctx.audit(),
             &input.username,
             &input.password,
             client,
@@ -85,22 +86,30 @@ impl AuthMutation {
     ) -> Result<AuthPayload> {
         let state = ctx.state();
         let client = ctx.data_opt::<ClientInfo>().cloned().unwrap_or_default();
-        let tokens =
-            session::refresh(&state.db.write, &state.auth, &input.refresh_token, &client).await?;
+        let tokens = session::refresh(
+            &state.db.write,
+            &state.auth,
+            &ctx.audit(),
+            &input.refresh_token,
+            &client,
+        )
+        .await?;
         Ok(tokens.into())
     }
 
     /// Ends the session of this request's token.
     async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
         let state = ctx.state();
-        let ended = session::logout(&state.db.write, &state.auth, ctx.caller()?).await?;
+        let ended =
+            session::logout(&state.db.write, &state.auth, ctx.caller()?, &ctx.audit()).await?;
         Ok(LogoutPayload { logged_out: ended })
     }
 
     /// Ends every session of the logged-in user.
     async fn logout_all(&self, ctx: &Context<'_>) -> Result<LogoutAllPayload> {
         let state = ctx.state();
-        let n = session::logout_all(&state.db.write, &state.auth, ctx.caller()?).await?;
+        let n =
+            session::logout_all(&state.db.write, &state.auth, ctx.caller()?, &ctx.audit()).await?;
         Ok(LogoutAllPayload {
             sessions_ended: i64::try_from(n).unwrap_or(i64::MAX),
         })
@@ -113,9 +122,14 @@ impl AuthMutation {
         input: RevokeSessionInput,
     ) -> Result<RevokeSessionPayload> {
         let state = ctx.state();
-        let revoked =
-            session::revoke_by_admin(&state.db.write, &state.auth, ctx.caller()?, &input.id)
-                .await?;
+        let revoked = session::revoke_by_admin(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            &input.id,
+        )
+        .await?;
         Ok(RevokeSessionPayload { revoked })
     }
 }

@@ -209,7 +209,8 @@ impl UserMutation {
             role: input.role.into(),
             workshop_ids: workshop_ids(&input.workshop_ids)?,
         };
-        let user = user_service::create(&ctx.state().db.write, ctx.caller()?, new).await?;
+        let user =
+            user_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), new).await?;
         Ok(UserPayload { user: user.into() })
     }
 
@@ -224,8 +225,15 @@ impl UserMutation {
             password: input.password,
         };
         let state = ctx.state();
-        let user =
-            user_service::update(&state.db.write, &state.auth, ctx.caller()?, id, changes).await?;
+        let user = user_service::update(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(UserPayload { user: user.into() })
     }
 
@@ -238,9 +246,15 @@ impl UserMutation {
         let id = parse_id("userId", &input.user_id)?;
         let ids = workshop_ids(&input.workshop_ids)?;
         let state = ctx.state();
-        let user =
-            user_service::set_workshops(&state.db.write, &state.auth, ctx.caller()?, id, &ids)
-                .await?;
+        let user = user_service::set_workshops(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            &ids,
+        )
+        .await?;
         Ok(UserPayload { user: user.into() })
     }
 
@@ -256,8 +270,15 @@ impl UserMutation {
             ..Default::default()
         };
         let state = ctx.state();
-        let user =
-            user_service::update(&state.db.write, &state.auth, ctx.caller()?, id, changes).await?;
+        let user = user_service::update(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(UserPayload { user: user.into() })
     }
 
@@ -265,7 +286,14 @@ impl UserMutation {
     async fn delete_user(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
         let state = ctx.state();
-        let id = user_service::delete(&state.db.write, &state.auth, ctx.caller()?, id).await?;
+        let id = user_service::delete(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+        )
+        .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -282,6 +310,7 @@ impl UserMutation {
             &state.db.write,
             &state.auth,
             ctx.caller()?,
+            &ctx.audit(),
             &input.old_password,
             &input.new_password,
         )
@@ -302,6 +331,7 @@ impl UserMutation {
         let created = api_token::create(
             &ctx.state().db.write,
             ctx.caller()?,
+            &ctx.audit(),
             user_id,
             &input.name,
             workshop_id,
@@ -321,7 +351,14 @@ impl UserMutation {
     ) -> Result<RevokeApiTokenPayload> {
         let id = parse_id("id", &input.id)?;
         let state = ctx.state();
-        let revoked = api_token::revoke(&state.db.write, &state.auth, ctx.caller()?, id).await?;
+        let revoked = api_token::revoke(
+            &state.db.write,
+            &state.auth,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+        )
+        .await?;
         Ok(RevokeApiTokenPayload { revoked })
     }
 }

@@ -248,7 +248,9 @@ impl PlantMutation {
             name: input.name,
             description: input.description,
         };
-        let model = workshop_service::create(&ctx.state().db.write, ctx.caller()?, input).await?;
+        let model =
+            workshop_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
+                .await?;
         Ok(WorkshopPayload {
             workshop: Workshop(model),
         })
@@ -266,8 +268,14 @@ impl PlantMutation {
             name: input.name,
             description: patch(input.description),
         };
-        let model =
-            workshop_service::update(&ctx.state().db.write, ctx.caller()?, id, changes).await?;
+        let model = workshop_service::update(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(WorkshopPayload {
             workshop: Workshop(model),
         })
@@ -280,7 +288,8 @@ impl PlantMutation {
         input: DeleteInput,
     ) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = workshop_service::delete(&ctx.state().db.write, ctx.caller()?, id).await?;
+        let id = workshop_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id)
+            .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -294,7 +303,8 @@ impl PlantMutation {
             name: input.name,
             status: input.status.map(Into::into),
         };
-        let model = line_service::create(&ctx.state().db.write, ctx.caller()?, input).await?;
+        let model =
+            line_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input).await?;
         Ok(LinePayload { line: Line(model) })
     }
 
@@ -312,14 +322,22 @@ impl PlantMutation {
             status: input.status.map(Into::into),
             bottleneck_equipment_id: bottleneck,
         };
-        let model = line_service::update(&ctx.state().db.write, ctx.caller()?, id, changes).await?;
+        let model = line_service::update(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(LinePayload { line: Line(model) })
     }
 
     /// Deletes a line without equipment (admin).
     async fn delete_line(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = line_service::delete(&ctx.state().db.write, ctx.caller()?, id).await?;
+        let id =
+            line_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id).await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -341,7 +359,9 @@ impl PlantMutation {
             ideal_cycle_time_s: input.ideal_cycle_time_s,
             attributes: input.attributes.map(|j| j.0),
         };
-        let model = equipment_service::create(&ctx.state().db.write, ctx.caller()?, input).await?;
+        let model =
+            equipment_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
+                .await?;
         Ok(EquipmentPayload {
             equipment: Equipment(model),
         })
@@ -363,8 +383,14 @@ impl PlantMutation {
             ideal_cycle_time_s: patch(input.ideal_cycle_time_s),
             attributes: input.attributes.map(|j| j.0),
         };
-        let model =
-            equipment_service::update(&ctx.state().db.write, ctx.caller()?, id, changes).await?;
+        let model = equipment_service::update(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(EquipmentPayload {
             equipment: Equipment(model),
         })
@@ -377,7 +403,8 @@ impl PlantMutation {
         input: DeleteInput,
     ) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = equipment_service::delete(&ctx.state().db.write, ctx.caller()?, id).await?;
+        let id = equipment_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id)
+            .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -398,7 +425,9 @@ impl PlantMutation {
             sample_interval_ms: input.sample_interval_ms,
             thresholds: input.thresholds.unwrap_or_default().into(),
         };
-        let model = sensor_service::create(&ctx.state().db.write, ctx.caller()?, input).await?;
+        let model =
+            sensor_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
+                .await?;
         Ok(SensorPayload {
             sensor: Sensor::new(model),
         })
@@ -420,8 +449,14 @@ impl PlantMutation {
             active: input.active,
             thresholds: input.thresholds.map(Into::into),
         };
-        let model =
-            sensor_service::update(&ctx.state().db.write, ctx.caller()?, id, changes).await?;
+        let model = sensor_service::update(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(SensorPayload {
             sensor: Sensor::new(model),
         })
@@ -430,7 +465,8 @@ impl PlantMutation {
     /// Deletes a sensor (engineer).
     async fn delete_sensor(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = sensor_service::delete(&ctx.state().db.write, ctx.caller()?, id).await?;
+        let id =
+            sensor_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id).await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })

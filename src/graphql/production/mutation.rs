@@ -65,7 +65,9 @@ impl ProductionMutation {
             unit: input.unit,
             ideal_cycle_time_s: input.ideal_cycle_time_s,
         };
-        let model = product_service::create(&ctx.state().db.write, ctx.caller()?, input).await?;
+        let model =
+            product_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
+                .await?;
         Ok(ProductPayload {
             product: model.into(),
         })
@@ -84,8 +86,14 @@ impl ProductionMutation {
             unit: input.unit,
             ideal_cycle_time_s: input.ideal_cycle_time_s,
         };
-        let model =
-            product_service::update(&ctx.state().db.write, ctx.caller()?, id, changes).await?;
+        let model = product_service::update(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+            changes,
+        )
+        .await?;
         Ok(ProductPayload {
             product: model.into(),
         })
@@ -94,7 +102,8 @@ impl ProductionMutation {
     /// Deletes a product no order refers to (manager).
     async fn delete_product(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = product_service::delete(&ctx.state().db.write, ctx.caller()?, id).await?;
+        let id =
+            product_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id).await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
