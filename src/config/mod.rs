@@ -147,6 +147,10 @@ pub struct DatabaseConfig {
     pub acquire_timeout: Duration,
     /// `DB_SLOW_QUERY_MS`: statements slower than this are logged and counted.
     pub slow_query: Duration,
+    /// `SF_INGEST_SYNC_COMMIT` (PostgreSQL): `off` lets ingest batches commit without
+    /// waiting for their WAL flush — a crash may lose the last fraction of a second of
+    /// acknowledged readings (never corrupts, never touches other writes). Default `on`.
+    pub ingest_sync_commit: bool,
 }
 
 /// Limits and tuning of the GraphQL layer.
@@ -287,6 +291,7 @@ impl Config {
                     env.parse_or("DB_ACQUIRE_TIMEOUT_MS", 5_000)?,
                 ),
                 slow_query: Duration::from_millis(env.parse_or("DB_SLOW_QUERY_MS", 100)?),
+                ingest_sync_commit: env.parse_or("SF_INGEST_SYNC_COMMIT", Flag(true))?.0,
             },
             graphql: GraphqlConfig {
                 max_depth: env.parse_or("SF_MAX_DEPTH", 12)?,

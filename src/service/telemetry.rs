@@ -524,6 +524,8 @@ pub struct Sink<'a> {
     pub db: &'a DatabaseConnection,
     pub events: &'a EventBus,
     pub partitions: &'a Partitions,
+    /// Wait for each batch's WAL flush at commit (PostgreSQL; `SF_INGEST_SYNC_COMMIT`).
+    pub synchronous_commit: bool,
 }
 
 impl crate::state::AppState {
@@ -533,6 +535,7 @@ impl crate::state::AppState {
             db: &self.db.write,
             events: &self.events,
             partitions: &self.partitions,
+            synchronous_commit: self.config.database.ingest_sync_commit,
         }
     }
 }
@@ -682,6 +685,11 @@ pub async fn store(
     let readings = sorted.as_slice();
     let backend = sink.db.get_database_backend();
     let txn = sink.db.begin().await?;
+    if backend == DatabaseBackend::Postgres && !sink.synchronous_commit {
+        // This transaction only: the commit returns before its WAL reaches the disk.
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
+    }
     if backend == DatabaseBackend::Postgres {
         // Batches naming the same sensors (two gateways, or a resend racing the original)
         // take turns, in sensor order: the threshold evaluation then sees the other's alarms

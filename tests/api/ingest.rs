@@ -330,3 +330,23 @@ async fn numbers_json_cannot_carry_are_refused_whole_and_store_nothing() {
     }
     assert_eq!(app.count("sensor_readings").await, before);
 }
+
+#[tokio::test]
+async fn batches_committed_without_waiting_for_the_wal_are_stored_the_same() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.database.ingest_sync_commit = false).await;
+    let all = sensors(&app).await;
+    let before = app.count("sensor_readings").await;
+    let now = Utc::now();
+    let readings: Vec<Value> = all
+        .iter()
+        .map(|(id, _)| json!({ "sensorId": id, "ts": iso(now), "value": 1.0 }))
+        .collect();
+    let r = app
+        .graphql(INGEST, json!({ "i": { "readings": readings } }))
+        .await;
+    assert_eq!(r.data()["ingestReadings"]["inserted"], all.len());
+    assert_eq!(
+        app.count("sensor_readings").await,
+        before + all.len() as i64
+    );
+}
