@@ -570,25 +570,29 @@ fn placeholders(backend: DatabaseBackend, rows: usize, columns: usize) -> String
     sql
 }
 
-/// The statement storing `rows` idempotently, returning the `(sensor_id, ts)` of the rows
-/// that were new. PostgreSQL: four arrays through `unnest`, one statement of four parameters
-/// whatever the size (BENCHMARKS.md, "Ingest write path"); SQLite: one multi-row VALUES.
-fn insert_readings(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
-    const TAIL: &str = "ON CONFLICT (sensor_id, ts) DO NOTHING RETURNING sensor_id, ts";
+/// `INSERT INTO <table> (sensor_id, ts, value, quality) <rows> <tail>`: on PostgreSQL the rows
+/// as four arrays through `unnest` — one statement of four parameters whatever the size
+/// (BENCHMARKS.md, "Ingest write path") — on SQLite one multi-row VALUES.
+fn rows_statement(
+    backend: DatabaseBackend,
+    table: &str,
+    tail: &str,
+    rows: &[NewReading],
+) -> Statement {
+    let head = format!("INSERT INTO {table} (sensor_id, ts, value, quality)");
     match backend {
         DatabaseBackend::Postgres => Statement::from_sql_and_values(
             backend,
             format!(
-                "INSERT INTO sensor_readings (sensor_id, ts, value, quality) \
-                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], \
-                 $4::int2[]) {TAIL}"
+                "{head} SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], \
+                 $4::int2[]) {tail}"
             ),
             columns(rows),
         ),
         _ => Statement::from_sql_and_values(
             backend,
             format!(
-                "INSERT INTO sensor_readings (sensor_id, ts, value, quality) VALUES {} {TAIL}",
+                "{head} VALUES {} {tail}",
                 placeholders(backend, rows.len(), 4)
             ),
             row_values(rows),
@@ -596,31 +600,26 @@ fn insert_readings(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
     }
 }
 
-/// The statement moving each sensor's latest value forward (never back) to its newest row
-/// in `rows` (one row per sensor).
+/// Stores `rows` idempotently, returning the `(sensor_id, ts)` of the rows that were new.
+fn insert_readings(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
+    rows_statement(
+        backend,
+        "sensor_readings",
+        "ON CONFLICT (sensor_id, ts) DO NOTHING RETURNING sensor_id, ts",
+        rows,
+    )
+}
+
+/// Moves each sensor's latest value forward (never back) to its newest row in `rows` (one
+/// row per sensor).
 fn upsert_latest(backend: DatabaseBackend, rows: &[NewReading]) -> Statement {
-    const TAIL: &str = "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, \
-                        value = excluded.value, quality = excluded.quality \
-                        WHERE excluded.ts > sensor_latest.ts";
-    match backend {
-        DatabaseBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "INSERT INTO sensor_latest (sensor_id, ts, value, quality) \
-                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], \
-                 $4::int2[]) {TAIL}"
-            ),
-            columns(rows),
-        ),
-        _ => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "INSERT INTO sensor_latest (sensor_id, ts, value, quality) VALUES {} {TAIL}",
-                placeholders(backend, rows.len(), 4)
-            ),
-            row_values(rows),
-        ),
-    }
+    rows_statement(
+        backend,
+        "sensor_latest",
+        "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, \
+         quality = excluded.quality WHERE excluded.ts > sensor_latest.ts",
+        rows,
+    )
 }
 
 fn columns(rows: &[NewReading]) -> Vec<Value> {

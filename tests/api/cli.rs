@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use std::time::Duration;
 
-use crate::{helpers::on_postgres, process::ServerProcess};
+use crate::{helpers::create_database, process::ServerProcess};
 
 fn run(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smart-factory"))
@@ -24,15 +24,9 @@ fn text(output: &Output) -> String {
     )
 }
 
-#[test]
-fn seed_refuses_a_non_empty_database_unless_forced() {
-    // SQLite only: the binary is exercised, not the engine (PostgreSQL runs the same code
-    // paths through the rest of the suite).
-    if on_postgres() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+#[tokio::test]
+async fn seed_refuses_a_non_empty_database_unless_forced() {
+    let (url, _db) = create_database().await;
     let first = run(&url, &["seed", "--tier", "demo"]);
     assert!(first.status.success(), "{}", text(&first));
     assert!(text(&first).contains("192 sensors"), "{}", text(&first));
@@ -43,13 +37,9 @@ fn seed_refuses_a_non_empty_database_unless_forced() {
     assert!(forced.status.success(), "{}", text(&forced));
 }
 
-#[test]
-fn migrate_goes_down_and_up_again() {
-    if on_postgres() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+#[tokio::test]
+async fn migrate_goes_down_and_up_again() {
+    let (url, _db) = create_database().await;
     for action in ["up", "down", "up", "status"] {
         let output = run(&url, &["migrate", action]);
         assert!(
@@ -69,13 +59,9 @@ fn export_schema_prints_the_committed_contract() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), committed);
 }
 
-#[test]
-fn create_user_stores_an_argon2_hash() {
-    if on_postgres() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+#[tokio::test]
+async fn create_user_stores_an_argon2_hash() {
+    let (url, _db) = create_database().await;
     assert!(run(&url, &["seed", "--tier", "demo"]).status.success());
     let output = Command::new(env!("CARGO_BIN_EXE_smart-factory"))
         .args([
@@ -152,13 +138,9 @@ async fn serve_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
 
-#[test]
-fn maintenance_cleanup_sessions_runs() {
-    if on_postgres() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+#[tokio::test]
+async fn maintenance_cleanup_sessions_runs() {
+    let (url, _db) = create_database().await;
     assert!(run(&url, &["migrate", "up"]).status.success());
     let output = run(&url, &["maintenance", "cleanup-sessions"]);
     assert!(output.status.success(), "{}", text(&output));

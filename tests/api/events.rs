@@ -55,8 +55,9 @@ fn sensor_ids(event: &Event) -> Vec<i64> {
     }
 }
 
-#[tokio::test]
-async fn an_ingest_on_one_instance_is_one_event_on_every_instance() {
+/// Two instances on one database (seeded SMALL) and one Redis; keep the first value alive
+/// (a Redis of the test's own when none is shared).
+async fn two_instances() -> (Option<RedisServer>, TestApp, TestApp) {
     let (_own, url) = shared_or_own_redis().await;
     let prefix = unique_redis_prefix();
     let a = TestApp::spawn_with(Some(SMALL), |c| {
@@ -71,6 +72,12 @@ async fn an_ingest_on_one_instance_is_one_event_on_every_instance() {
         c.redis.prefix = prefix.clone();
     })
     .await;
+    (_own, a, b)
+}
+
+#[tokio::test]
+async fn an_ingest_on_one_instance_is_one_event_on_every_instance() {
+    let (_own, a, b) = two_instances().await;
     let mut on_a = a.state.events.subscribe(Topic::Readings);
     let mut on_b = b.state.events.subscribe(Topic::Readings);
     let (ids, variables) = readings(&b).await;
@@ -171,20 +178,7 @@ async fn refused_and_rolled_back_writes_publish_nothing() {
 
 #[tokio::test]
 async fn a_threshold_crossing_on_one_instance_is_an_alarm_event_on_the_other() {
-    let (_own, url) = shared_or_own_redis().await;
-    let prefix = unique_redis_prefix();
-    let a = TestApp::spawn_with(Some(SMALL), |c| {
-        c.redis.url = Some(url.clone().into());
-        c.redis.prefix = prefix.clone();
-    })
-    .await;
-    let shared_db = a.state.config.database.url.expose_secret().to_owned();
-    let b = TestApp::spawn_with(None, |c| {
-        c.database.url = shared_db.clone().into();
-        c.redis.url = Some(url.clone().into());
-        c.redis.prefix = prefix.clone();
-    })
-    .await;
+    let (_own, a, b) = two_instances().await;
     let mut readings_on_a = a.state.events.subscribe(Topic::Readings);
     let mut alarms_on_a = a.state.events.subscribe(Topic::Alarms);
     let r = b
