@@ -18,8 +18,8 @@ use serde::Deserialize;
 use crate::{
     error::{AppError, ErrorCode, whole_seconds},
     graphql::{
-        handler::{client_info, is_json},
         ratelimit::charge_request,
+        transport::{client_info, errors::is_json},
     },
     service::{
         audit::{self, Audit},

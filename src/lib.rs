@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod ingest;
+pub mod realtime;
 pub mod redis;
 pub mod security;
 pub mod seed;

@@ -16,7 +16,7 @@ use crate::{
     seed::synthetic_value,
     service::{
         audit::Audit,
-        telemetry::{NewReading, store},
+        telemetry::{NewReading, PlacedSensor, placed_sensors, store},
     },
     state::AppState,
 };
@@ -33,7 +33,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(state.config.demo.simulator_tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut rng = StdRng::from_os_rng();
-    let mut sensors: HashMap<i64, sensor::Model> = HashMap::new();
+    let mut sensors: HashMap<i64, PlacedSensor> = HashMap::new();
     let mut excursions: HashMap<i64, Excursion> = HashMap::new();
     let mut reported: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut last: HashMap<i64, DateTime<Utc>> = HashMap::new();
@@ -45,13 +45,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = ticker.tick() => {}
         }
         if ticks.is_multiple_of(REFRESH_EVERY_TICKS) {
-            match sensor::Entity::find()
-                .filter(sensor::Column::Active.eq(true))
-                .all(&state.db.write)
-                .await
-            {
-                Ok(list) => sensors = list.into_iter().map(|s| (s.id, s)).collect(),
-                Err(err) => tracing::warn!(error = %err, "simulator: reading sensors failed"),
+            let active = sea_orm::Condition::all().add(sensor::Column::Active.eq(true));
+            match placed_sensors(&state.db.write, active).await {
+                Ok(list) => sensors = list.into_iter().map(|s| (s.sensor.id, s)).collect(),
+                Err(err) => tracing::warn!(error = ?err, "simulator: reading sensors failed"),
             }
         }
         if ticks.is_multiple_of(OPERATIONS_EVERY_TICKS) {
@@ -61,6 +58,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         let now = Utc::now();
         let batch: Vec<NewReading> = sensors
             .values()
+            .map(|placed| &placed.sensor)
             .filter(|s| {
                 last.get(&s.id).is_none_or(|t| {
                     (now - *t).num_milliseconds() >= i64::from(s.sample_interval_ms)

@@ -19,7 +19,7 @@ use tower_http::{
 
 use crate::{
     config::Config,
-    graphql::{self, handler::GraphqlHttp},
+    graphql::{self, transport::GraphqlHttp},
     seed, simulator,
     state::AppState,
     telemetry::health,
@@ -107,8 +107,12 @@ impl Application {
         background.push(crate::auth::revocations::listen(
             &state.events,
             state.auth.clone(),
+            state.sockets.clone(),
             shutdown.subscribe(),
         ));
+        // The subscription hub's bus receivers, one per topic, taken before the server
+        // accepts its first subscription; at shutdown its subscriptions complete.
+        background.extend(state.hub.start(&state.events, &shutdown.subscribe()));
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
                 state.clone(),
@@ -118,12 +122,16 @@ impl Application {
         let mut stop = shutdown.subscribe();
         let os_signal = os_signal();
         let (stopping, stopped_at) = tokio::sync::oneshot::channel::<()>();
+        let sockets = state.sockets.clone();
         let signal = async move {
             tokio::select! {
                 () = os_signal => {}
                 _ = stop.wait_for(|s| *s) => {}
             }
             tracing::info!("shutting down: draining connections");
+            // Sockets and streams complete their operations and close (1001) at once,
+            // rather than holding the drain until the grace period ends.
+            sockets.shut_down();
             let _ = stopping.send(());
         };
         tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -251,11 +259,15 @@ pub fn router(state: AppState) -> Router {
     let mut graphql_routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::handler::get).post(graphql::handler::post),
+            get(graphql::transport::http::get).post(graphql::transport::http::post),
         )
-        .route("/graphql/ws", get(graphql::handler::websocket));
+        .route("/graphql/ws", get(graphql::transport::ws::upgrade))
+        .route(
+            "/graphql/stream",
+            get(graphql::transport::sse::get).post(graphql::transport::sse::post),
+        );
     if config.server.graphiql {
-        graphql_routes = graphql_routes.route("/graphiql", get(graphql::handler::graphiql));
+        graphql_routes = graphql_routes.merge(graphql::graphiql::routes());
     }
     let graphql_routes = graphql_routes
         .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))

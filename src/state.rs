@@ -26,6 +26,13 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Readings partitions this instance has ensured.
     pub partitions: Arc<Partitions>,
+    /// The WebSocket and SSE connections of this instance.
+    pub sockets: Arc<crate::graphql::transport::sockets::Sockets>,
+    /// Shared executions of identical subscriptions.
+    pub feeds: Arc<crate::graphql::transport::feeds::Feeds>,
+    /// The subscription hub: this instance's subscriptions and the bus receivers feeding
+    /// them (started with the server's background tasks).
+    pub hub: Arc<crate::realtime::Hub>,
     /// This instance's id (host and pid), as shown in metrics.
     pub instance_id: Arc<str>,
     /// When the instance started.
@@ -54,6 +61,15 @@ impl AppState {
             redis,
             limiter: Arc::new(limiter),
             partitions: Arc::default(),
+            sockets: crate::graphql::transport::sockets::Sockets::new(
+                &config.sockets,
+                metrics.clone(),
+            ),
+            feeds: crate::graphql::transport::feeds::Feeds::new(
+                config.sockets.subscriber_buffer,
+                metrics.clone(),
+            ),
+            hub: crate::realtime::Hub::new(metrics.clone()),
             config: Arc::new(config),
             db,
             metrics,

@@ -11,6 +11,7 @@ pub mod session;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use sea_orm::{ColumnTrait, Condition};
 
@@ -58,6 +59,8 @@ pub struct Caller {
     pub api_token_id: Option<i64>,
     /// The request carried a token that failed its checks.
     pub token_rejected: bool,
+    /// When the access token the caller came with expires (sockets close then).
+    pub token_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Caller {
@@ -70,6 +73,7 @@ impl Caller {
             scope: WorkshopScope::All,
             api_token_id: None,
             token_rejected: false,
+            token_expires_at: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl Caller {
             scope: WorkshopScope::Only(Arc::from([])),
             api_token_id: None,
             token_rejected: false,
+            token_expires_at: None,
         }
     }
 

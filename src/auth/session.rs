@@ -138,6 +138,7 @@ impl Authenticator {
             scope: info.scope.clone(),
             api_token_id: None,
             token_rejected: false,
+            token_expires_at: DateTime::from_timestamp(claims.exp, 0),
         })
     }
 
@@ -166,6 +167,7 @@ impl Authenticator {
             scope: WorkshopScope::Only(Arc::from([info.workshop_id])),
             api_token_id: Some(info.token_id),
             token_rejected: false,
+            token_expires_at: None,
         })
     }
 

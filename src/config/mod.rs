@@ -3,6 +3,7 @@
 //! A malformed variable fails start-up with its name; secrets are wrapped so they never print.
 
 mod env;
+mod sockets;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -12,6 +13,7 @@ use secrecy::SecretString;
 use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
+pub use sockets::SocketConfig;
 
 /// The whole configuration, one struct per concern.
 #[derive(Clone, Debug)]
@@ -24,6 +26,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub redis: RedisConfig,
     pub rate_limit: RateLimitConfig,
+    pub sockets: SocketConfig,
 }
 
 /// The development-only JWT secret; production refuses to start with it.
@@ -358,6 +361,7 @@ impl Config {
                 login_ip: env.parse_or("SF_RATE_LIMIT_LOGIN_IP", quota(60, 60, 60))?,
                 login_user: env.parse_or("SF_RATE_LIMIT_LOGIN_USER", quota(10, 60, 10))?,
             },
+            sockets: SocketConfig::from_source(env)?,
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
                 json: match env.get("SF_LOG_FORMAT").as_deref() {

@@ -15,7 +15,7 @@ pub mod bridge;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
-use entity::enums::{EquipmentStatus, MaintenanceStatus, OrderStatus};
+use entity::enums::{EquipmentStatus, MaintenanceStatus, OrderStatus, StatusSource};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
@@ -78,7 +78,7 @@ impl Topic {
     }
 }
 
-/// One reading as subscribers filter it: by sensor, equipment or workshop.
+/// One reading as subscribers filter it: by sensor, equipment, line or workshop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub sensor_id: i64,
@@ -90,6 +90,8 @@ pub struct Reading {
     pub ts: DateTime<Utc>,
     pub value: f64,
     pub quality: i16,
+    /// The line of the sensor's machine (`readingsUpdated(lineId)` looks subscribers up by it).
+    pub line_id: i64,
 }
 
 /// A revoked credential every instance must drop from its caches.
@@ -122,6 +124,10 @@ pub struct StatusChange {
     pub at: DateTime<Utc>,
     /// The user who set it (`None`: a gateway's token or the server itself).
     pub user_id: Option<i64>,
+    /// Who or what reported it.
+    pub source: StatusSource,
+    /// Display name of the downtime reason, when there is one.
+    pub reason_name: Option<String>,
 }
 
 /// What happened to an alarm (each is also an `alarm_events` row).
@@ -174,6 +180,8 @@ pub struct AlarmChange {
     #[serde(with = "chrono::serde::ts_microseconds")]
     pub ts: DateTime<Utc>,
     pub user_id: Option<i64>,
+    /// The note, comment or shelving reason of the `alarm_events` row.
+    pub note: Option<String>,
 }
 
 /// The open (uncleared, unshelved) alarms of one workshop after a change, by severity.
@@ -345,6 +353,7 @@ mod tests {
                 ts: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
                 value: 1.5,
                 quality: 192,
+                line_id: 4,
             }],
         };
         let bytes = postcard::to_stdvec(&event).expect("encode");

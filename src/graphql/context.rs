@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Lookahead};
 
-use super::loaders::Loaders;
+use super::{loaders::Loaders, transport::operation::Established};
 use crate::{
     auth::Caller,
     error::{AppError, AppResult},
@@ -26,6 +26,10 @@ pub trait ContextExt {
     /// and its arguments (variables filled in, secrets redacted). The service writes it in
     /// the mutation's transaction.
     fn audit(&self) -> Audit;
+    /// Tells the transport that this subscription's checks passed and its stream is in
+    /// place (see `transport::operation::subscribe`). Every subscription resolver calls it
+    /// right before returning its stream.
+    fn established(&self);
 }
 
 impl ContextExt for Context<'_> {
@@ -60,6 +64,12 @@ impl ContextExt for Context<'_> {
             action: field.name().to_owned(),
             arguments: crate::security::audit::redact(serde_json::Value::Object(arguments)),
         })
+    }
+
+    fn established(&self) {
+        if let Some(established) = self.data_opt::<Established>() {
+            established.0.notify_one();
+        }
     }
 }
 

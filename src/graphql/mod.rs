@@ -5,8 +5,8 @@ pub mod auth;
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod graphiql;
 pub mod guard;
-pub mod handler;
 pub mod loaders;
 pub mod maintenance;
 pub mod plant;
@@ -15,8 +15,9 @@ pub mod production;
 pub mod ratelimit;
 pub mod root;
 pub mod telemetry;
+pub mod transport;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 
 use crate::{
     error::{AppError, AppResult},
@@ -24,17 +25,17 @@ use crate::{
     state::AppState,
 };
 use context::ContextExt;
-use root::{MutationRoot, QueryRoot};
+use root::{MutationRoot, QueryRoot, SubscriptionRoot};
 
 /// The schema type.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema with the configured limits; `state` becomes schema data.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     );
     if let Some(state) = state {
         let limits = &state.config.graphql;

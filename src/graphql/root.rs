@@ -1,20 +1,29 @@
 //! The schema's roots, merged from the domains.
 
-use async_graphql::MergedObject;
+use async_graphql::{MergedObject, MergedSubscription};
 
 use super::{
-    alarm::{mutation::AlarmMutation, query::AlarmQuery},
+    alarm::{mutation::AlarmMutation, query::AlarmQuery, subscription::AlarmSubscription},
     auth::{
         mutation::AuthMutation,
         query::AuthQuery,
         users::{UserMutation, UserQuery},
     },
-    maintenance::{mutation::MaintenanceMutation, query::MaintenanceQuery},
-    plant::{mutation::PlantMutation, query::PlantQuery, status::StatusMutation},
+    maintenance::{
+        mutation::MaintenanceMutation, query::MaintenanceQuery,
+        subscription::MaintenanceSubscription,
+    },
+    plant::{
+        mutation::PlantMutation, query::PlantQuery, status::StatusMutation,
+        subscription::PlantSubscription,
+    },
     production::{
         mutation::ProductionMutation, orders::ProductionOrderMutation, query::ProductionQuery,
+        subscription::ProductionSubscription,
     },
-    telemetry::{mutation::TelemetryMutation, query::TelemetryQuery},
+    telemetry::{
+        mutation::TelemetryMutation, query::TelemetryQuery, subscription::TelemetrySubscription,
+    },
 };
 
 /// Every query field.
@@ -41,4 +50,14 @@ pub struct MutationRoot(
     StatusMutation,
     ProductionOrderMutation,
     MaintenanceMutation,
+);
+
+/// Every subscription field.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(
+    TelemetrySubscription,
+    PlantSubscription,
+    AlarmSubscription,
+    ProductionSubscription,
+    MaintenanceSubscription,
 );

@@ -197,6 +197,20 @@ pub async fn get(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult
         .ok_or_else(|| AppError::not_found("alarm", id))
 }
 
+/// Alarms by id within the caller's scope (for the loader).
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, alarm::Model>> {
+    let rows = alarm::Entity::find()
+        .filter(alarm::Column::Id.is_in(ids.iter().copied()))
+        .filter(caller.scope.condition(alarm::Column::WorkshopId))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|a| (a.id, a)).collect())
+}
+
 /// Open alarms of each machine, most severe first (for the loader).
 pub async fn open_by_equipment(
     db: &DatabaseConnection,

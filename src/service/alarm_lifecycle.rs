@@ -68,7 +68,15 @@ impl Outcome {
         let mut events = Vec::with_capacity(alarms.len() + 1);
         for ((alarm, row), id) in alarms.iter().zip(&event_ids) {
             let line = line_in(&lines, alarm.equipment_id)?;
-            events.push(change(alarm, line, *id, row.action, row.ts, row.user_id));
+            events.push(change(
+                alarm,
+                line,
+                *id,
+                row.action,
+                row.ts,
+                row.user_id,
+                row.note.clone(),
+            ));
         }
         if counts {
             let mut workshops: Vec<i64> = alarms.iter().map(|(a, _)| a.workshop_id).collect();

@@ -92,6 +92,7 @@ pub(crate) fn change(
     action: AlarmAction,
     ts: DateTime<Utc>,
     user_id: Option<i64>,
+    note: Option<String>,
 ) -> Event {
     Event::Alarm(AlarmChange {
         place: Place {
@@ -110,6 +111,7 @@ pub(crate) fn change(
         shelved_until: alarm.shelved_until.filter(|until| *until > ts),
         ts,
         user_id,
+        note,
     })
 }
 

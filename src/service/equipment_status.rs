@@ -295,6 +295,8 @@ pub async fn apply_resolved(
         reason_code: reason.as_ref().map(|r| r.code.clone()),
         at,
         user_id: by.user_id,
+        source: by.source,
+        reason_name: reason.as_ref().map(|r| r.name.clone()),
     };
     Ok(StatusOutcome {
         event,

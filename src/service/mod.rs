@@ -10,6 +10,7 @@ pub mod audit;
 pub mod equipment;
 pub mod equipment_status;
 pub mod line;
+pub mod live;
 pub mod maintenance;
 pub mod page;
 pub mod product;

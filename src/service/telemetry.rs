@@ -324,17 +324,51 @@ pub struct NewReading {
 impl NewReading {
     /// The reading as the bus carries it, with what subscribers filter on (to the
     /// microsecond, as the wire and PostgreSQL keep it, so every instance sees the same).
-    pub fn event(&self, sensor: &sensor::Model) -> Reading {
+    pub fn event(&self, sensor: &PlacedSensor) -> Reading {
         use chrono::SubsecRound as _;
         Reading {
             sensor_id: self.sensor_id,
-            equipment_id: sensor.equipment_id,
-            workshop_id: sensor.workshop_id,
+            equipment_id: sensor.sensor.equipment_id,
+            workshop_id: sensor.sensor.workshop_id,
             ts: self.ts.trunc_subsecs(6),
             value: self.value,
             quality: self.quality,
+            line_id: sensor.line_id,
         }
     }
+}
+
+/// A sensor with the line of its machine: what the write path checks and evaluates, and the
+/// place its readings are published with.
+#[derive(Clone, Debug)]
+pub struct PlacedSensor {
+    pub sensor: sensor::Model,
+    pub line_id: i64,
+}
+
+impl FromQueryResult for PlacedSensor {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            sensor: sensor::Model::from_query_result(row, pre)?,
+            line_id: row.try_get(pre, "line_id")?,
+        })
+    }
+}
+
+/// The sensors matching `condition`, each with its machine's line: one statement (the line
+/// comes from a join, so placing the readings costs the write path nothing more).
+pub async fn placed_sensors(
+    conn: &impl ConnectionTrait,
+    condition: sea_orm::Condition,
+) -> AppResult<Vec<PlacedSensor>> {
+    use sea_orm::{JoinType, RelationTrait as _};
+    Ok(sensor::Entity::find()
+        .filter(condition)
+        .join(JoinType::InnerJoin, sensor::Relation::Equipment.def())
+        .column_as(equipment::Column::LineId, "line_id")
+        .into_model::<PlacedSensor>()
+        .all(conn)
+        .await?)
 }
 
 /// Rows per multi-row INSERT: 4 parameters each, well under every engine's limit.
@@ -671,7 +705,7 @@ pub async fn store(
     sink: Sink<'_>,
     audit: &Audit,
     readings: &[NewReading],
-    sensors: &HashMap<i64, sensor::Model>,
+    sensors: &HashMap<i64, PlacedSensor>,
 ) -> AppResult<u64> {
     if readings.is_empty() {
         return Ok(0);
@@ -733,8 +767,8 @@ pub async fn store(
         .filter_map(|r| {
             sensors
                 .get(&r.sensor_id)
-                .map(|sensor| super::alarm_rules::Sample {
-                    sensor,
+                .map(|placed| super::alarm_rules::Sample {
+                    sensor: &placed.sensor,
                     ts: r.ts,
                     value: r.value,
                 })
@@ -793,7 +827,7 @@ pub async fn ingest(
     tags.dedup();
     // Every named sensor, whatever its workshop: scope is decided per row below, so a
     // gateway is told FORBIDDEN and a person NOT_FOUND.
-    let found: Vec<sensor::Model> = if ids.is_empty() && tags.is_empty() {
+    let found: Vec<PlacedSensor> = if ids.is_empty() && tags.is_empty() {
         Vec::new()
     } else {
         let mut named = sea_orm::Condition::any();
@@ -803,14 +837,18 @@ pub async fn ingest(
         if !tags.is_empty() {
             named = named.add(sensor::Column::Tag.is_in(tags.iter().copied()));
         }
-        sensor::Entity::find().filter(named).all(sink.db).await?
+        placed_sensors(sink.db, named).await?
     };
     let by_tag: HashMap<&str, usize> = found
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.tag.as_str(), i))
+        .map(|(i, s)| (s.sensor.tag.as_str(), i))
         .collect();
-    let by_id: HashMap<i64, usize> = found.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let by_id: HashMap<i64, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.sensor.id, i))
+        .collect();
     let now = Utc::now();
     let gateway = caller.role == Some(entity::enums::Role::Gateway);
     let mut report = IngestReport::default();
@@ -826,7 +864,7 @@ pub async fn ingest(
             SensorRef::Tag(tag) => by_tag.get(tag.as_str()),
             SensorRef::Invalid | SensorRef::Ambiguous => None,
         }
-        .map(|&i| &found[i]);
+        .map(|&i| &found[i].sensor);
         let problem = match sensor {
             None if row.sensor == SensorRef::Ambiguous => Some(reject(
                 "BAD_USER_INPUT",
@@ -870,7 +908,7 @@ pub async fn ingest(
         }
     }
     report.accepted = good.len();
-    let sensors: HashMap<i64, sensor::Model> = found.into_iter().map(|s| (s.id, s)).collect();
+    let sensors: HashMap<i64, PlacedSensor> = found.into_iter().map(|s| (s.sensor.id, s)).collect();
     report.inserted = store(sink, audit, &good, &sensors).await?;
     Ok(report)
 }

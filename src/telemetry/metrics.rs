@@ -79,6 +79,10 @@ pub struct Metrics {
     pub events_dropped: Family<ReasonLabels, Counter>,
     /// Rate-limit checks Redis failed (answered by the in-process limiter instead).
     pub rate_limit_redis_errors: Counter,
+    /// WebSocket and SSE connections, closes and subscription feeds.
+    pub sockets: super::socket_metrics::SocketMetrics,
+    /// The subscription hub: subscriptions by kind, queue drops, missed events.
+    pub hub: super::hub_metrics::HubMetrics,
 }
 
 impl Metrics {
@@ -178,8 +182,12 @@ impl Metrics {
             "Events that did not cross between instances, by reason",
             events_dropped.clone(),
         );
+        let sockets = super::socket_metrics::SocketMetrics::register(&mut registry);
+        let hub = super::hub_metrics::HubMetrics::register(&mut registry);
         Self {
             registry,
+            sockets,
+            hub,
             events_published,
             events_received,
             events_dropped,
@@ -223,6 +231,40 @@ impl Metrics {
         self.events_dropped
             .get_or_create(&ReasonLabels { reason })
             .inc();
+    }
+
+    /// Counts `missed` subscription payloads a slow subscriber lost.
+    pub fn subscriber_dropped(&self, missed: u64) {
+        self.sockets.subscriber_dropped.inc_by(missed);
+    }
+
+    /// Counts one payload a subscription feed encoded.
+    pub fn feed_message(&self) {
+        self.sockets.feed_messages.inc();
+    }
+
+    /// Sets how many subscription feeds run.
+    pub fn feeds_running(&self, running: usize) {
+        self.sockets
+            .feeds
+            .set(i64::try_from(running).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one connection the server ended with `code` (`None`: cut without a close).
+    pub fn connection_closed(&self, code: Option<u16>) {
+        let code = code.map_or_else(|| "dropped".to_owned(), |c| c.to_string());
+        self.sockets
+            .closes
+            .get_or_create(&super::socket_metrics::CloseLabels { code })
+            .inc();
+    }
+
+    /// Moves the open-connection gauge of `transport` (`ws`, `sse`) by `delta`.
+    pub fn connections(&self, transport: &'static str, delta: i64) {
+        self.sockets
+            .connections
+            .get_or_create(&super::socket_metrics::TransportLabels { transport })
+            .inc_by(delta);
     }
 
     /// Counts one rate-limit check that Redis failed.

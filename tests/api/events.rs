@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use smart_factory::events::{Event, Topic};
 use tokio::sync::broadcast::{Receiver, error::TryRecvError};
 
-use crate::helpers::{RedisServer, SMALL, TestApp, iso, shared_or_own_redis, unique_redis_prefix};
+use crate::helpers::{RedisServer, SMALL, TestApp, iso, two_instances, unique_redis_prefix};
 
 const INGEST: &str = "mutation($i: IngestReadingsInput!) { ingestReadings(input: $i) { \
     accepted inserted rejected { index code } } }";
@@ -53,26 +52,6 @@ fn sensor_ids(event: &Event) -> Vec<i64> {
         Event::Readings { readings } => readings.iter().map(|r| r.sensor_id).collect(),
         other => panic!("a readings event, got {other:?}"),
     }
-}
-
-/// Two instances on one database (seeded SMALL) and one Redis; keep the first value alive
-/// (a Redis of the test's own when none is shared).
-async fn two_instances() -> (Option<RedisServer>, TestApp, TestApp) {
-    let (_own, url) = shared_or_own_redis().await;
-    let prefix = unique_redis_prefix();
-    let a = TestApp::spawn_with(Some(SMALL), |c| {
-        c.redis.url = Some(url.clone().into());
-        c.redis.prefix = prefix.clone();
-    })
-    .await;
-    let shared_db = a.state.config.database.url.expose_secret().to_owned();
-    let b = TestApp::spawn_with(None, |c| {
-        c.database.url = shared_db.clone().into();
-        c.redis.url = Some(url.clone().into());
-        c.redis.prefix = prefix.clone();
-    })
-    .await;
-    (_own, a, b)
 }
 
 #[tokio::test]

@@ -256,6 +256,11 @@ impl TestApp {
         }
     }
 
+    /// Stops the server as a signal would (graceful shutdown).
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
     /// POSTs a GraphQL operation as `application/json`.
     pub async fn graphql(&self, query: &str, variables: Value) -> GqlResponse {
         self.post_json(&json!({ "query": query, "variables": variables }))
@@ -576,4 +581,24 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Two instances on one database (seeded SMALL) and one Redis; keep the first value alive
+/// (a Redis of the test's own when none is shared).
+pub async fn two_instances() -> (Option<RedisServer>, TestApp, TestApp) {
+    let (_own, url) = shared_or_own_redis().await;
+    let prefix = unique_redis_prefix();
+    let a = TestApp::spawn_with(Some(SMALL), |c| {
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    let shared_db = secrecy::ExposeSecret::expose_secret(&a.state.config.database.url).to_owned();
+    let b = TestApp::spawn_with(None, |c| {
+        c.database.url = shared_db.clone().into();
+        c.redis.url = Some(url.clone().into());
+        c.redis.prefix = prefix.clone();
+    })
+    .await;
+    (_own, a, b)
 }

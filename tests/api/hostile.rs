@@ -183,6 +183,11 @@ async fn over_socket(server: &ServerProcess, protocol: &'static str, payload: Va
                 body = frame["payload"].clone();
                 break;
             }
+            // Refused before it ran: the protocol's `error` message carries the list.
+            if frame["type"] == "error" {
+                body = json!({ "errors": frame["payload"] });
+                break;
+            }
         }
     }
     Answer { status: 101, body }

@@ -10,6 +10,7 @@
 mod bad_input;
 mod helpers;
 mod hostile_corpus;
+mod live_client;
 mod plant_ops;
 mod process;
 
@@ -22,6 +23,7 @@ mod cli;
 mod equipment_status;
 mod events;
 mod fuzz;
+mod graphiql;
 mod headers;
 mod hostile;
 mod ingest;
@@ -42,6 +44,10 @@ mod roles;
 mod schema;
 mod simulator;
 mod statements;
+mod subscriptions;
+mod subscriptions_delivery;
+mod subscriptions_scope;
 mod telemetry;
 mod transport;
 mod users;
+mod ws;

@@ -6,7 +6,7 @@ use entity::{alarm, alarm_event};
 
 use crate::{
     error::AppError,
-    events::AlarmAction as ServiceAction,
+    events::{AlarmAction as ServiceAction, AlarmChange},
     graphql::{
         context::ContextExt,
         enums::{AlarmSeverity, AlarmStatus},
@@ -177,6 +177,20 @@ impl From<ServiceAction> for AlarmAction {
 /// One entry of an alarm's timeline.
 pub struct AlarmEvent(pub alarm_event::Model);
 
+/// The timeline entry of a transition, as `alarmChanged` sends it.
+impl From<&AlarmChange> for AlarmEvent {
+    fn from(change: &AlarmChange) -> Self {
+        Self(alarm_event::Model {
+            id: change.alarm_event_id,
+            alarm_id: change.alarm_id,
+            ts: change.ts,
+            action: change.action.as_str().to_owned(),
+            user_id: change.user_id,
+            note: change.note.clone(),
+        })
+    }
+}
+
 /// One entry of an alarm's timeline.
 #[Object]
 impl AlarmEvent {
@@ -209,6 +223,11 @@ impl AlarmEvent {
     /// The note, comment, shelving reason or description that came with it.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
+    }
+    /// The alarm as it is now (in `alarmChanged`: right after this transition).
+    async fn alarm(&self, ctx: &Context<'_>) -> Result<Option<Alarm>> {
+        let alarm = ctx.loaders().alarm_by_id.load_one(self.0.alarm_id).await?;
+        Ok(alarm.map(Alarm))
     }
 }
 

@@ -3,6 +3,7 @@
 //! results for the rest of the request, so the list resolvers can prime whole levels of a tree
 //! at once (see `prefetch`).
 
+mod alarm_by_id;
 mod alarm_events_by_alarm;
 mod alarms_open_by_equipment;
 mod equipment_by_id;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use sea_orm::DatabaseConnection;
 
+pub use alarm_by_id::AlarmByIdLoader;
 pub use alarm_events_by_alarm::AlarmEventsByAlarmLoader;
 pub use alarms_open_by_equipment::AlarmsOpenByEquipmentLoader;
 pub use equipment_by_id::EquipmentByIdLoader;
@@ -94,6 +96,7 @@ pub struct Loaders {
     pub sensors_with_latest_by_equipment: Cached<SensorsWithLatestByEquipmentLoader>,
     pub latest_reading_by_sensor: Cached<LatestReadingBySensorLoader>,
     pub alarms_open_by_equipment: Cached<AlarmsOpenByEquipmentLoader>,
+    pub alarm_by_id: Cached<AlarmByIdLoader>,
     pub alarm_events_by_alarm: Cached<AlarmEventsByAlarmLoader>,
     pub workshop_ids_by_user: Cached<WorkshopIdsByUserLoader>,
 }
@@ -138,8 +141,31 @@ impl Loaders {
             sensors_with_latest_by_equipment: new!(SensorsWithLatestByEquipmentLoader),
             latest_reading_by_sensor: new!(LatestReadingBySensorLoader),
             alarms_open_by_equipment: new!(AlarmsOpenByEquipmentLoader),
+            alarm_by_id: new!(AlarmByIdLoader),
             alarm_events_by_alarm: new!(AlarmEventsByAlarmLoader),
             workshop_ids_by_user: new!(WorkshopIdsByUserLoader),
         }
+    }
+
+    /// Forgets every cached row. Loaders cache for the whole operation, and a subscription
+    /// lives for hours: each of its events is resolved after a clear, so nested objects (an
+    /// alarm's machine, an order's equipment) show their state at that event, not at the
+    /// first one — and the cache does not grow for as long as the subscription runs.
+    pub fn clear(&self) {
+        self.site_by_id.clear::<i64>();
+        self.workshop_by_id.clear::<i64>();
+        self.line_by_id.clear::<i64>();
+        self.equipment_by_id.clear::<i64>();
+        self.sensor_by_id.clear::<i64>();
+        self.product_by_id.clear::<i64>();
+        self.lines_by_workshop.clear::<i64>();
+        self.equipment_by_line.clear::<i64>();
+        self.sensors_by_equipment.clear::<i64>();
+        self.sensors_with_latest_by_equipment.clear::<i64>();
+        self.latest_reading_by_sensor.clear::<i64>();
+        self.alarms_open_by_equipment.clear::<i64>();
+        self.alarm_by_id.clear::<i64>();
+        self.alarm_events_by_alarm.clear::<i64>();
+        self.workshop_ids_by_user.clear::<i64>();
     }
 }

@@ -6,6 +6,7 @@ use entity::{downtime_reason, equipment_status_event};
 
 use super::types::Equipment;
 use crate::{
+    events::StatusChange,
     graphql::{
         context::{ContextExt, parse_id},
         enums::EquipmentStatus,
@@ -40,8 +41,15 @@ impl From<entity::enums::StatusSource> for StatusSource {
 
 /// One interval of a machine's status history; the open one has no `endedAt`.
 pub struct StatusEvent {
-    event: equipment_status_event::Model,
-    reason: Option<downtime_reason::Model>,
+    id: i64,
+    equipment_id: i64,
+    status: entity::enums::EquipmentStatus,
+    /// Code and display name of the downtime reason.
+    reason: Option<(String, String)>,
+    started_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    source: entity::enums::StatusSource,
+    user_id: Option<i64>,
 }
 
 impl StatusEvent {
@@ -50,7 +58,35 @@ impl StatusEvent {
         event: equipment_status_event::Model,
         reason: Option<downtime_reason::Model>,
     ) -> Self {
-        Self { event, reason }
+        Self {
+            id: event.id,
+            equipment_id: event.equipment_id,
+            status: event.status,
+            reason: reason.map(|r| (r.code, r.name)),
+            started_at: event.started_at,
+            ended_at: event.ended_at,
+            source: event.source,
+            user_id: event.user_id,
+        }
+    }
+}
+
+/// The interval a status change opened, as `equipmentStatusChanged` sends it.
+impl From<&StatusChange> for StatusEvent {
+    fn from(change: &StatusChange) -> Self {
+        Self {
+            id: change.status_event_id,
+            equipment_id: change.place.equipment_id,
+            status: change.status,
+            reason: change
+                .reason_code
+                .clone()
+                .map(|code| (code, change.reason_name.clone().unwrap_or_default())),
+            started_at: change.at,
+            ended_at: None,
+            source: change.source,
+            user_id: change.user_id,
+        }
     }
 }
 
@@ -59,39 +95,39 @@ impl StatusEvent {
 impl StatusEvent {
     /// Identifier.
     async fn id(&self) -> ID {
-        self.event.id.into()
+        self.id.into()
     }
     /// Id of the machine.
     async fn equipment_id(&self) -> ID {
-        self.event.equipment_id.into()
+        self.equipment_id.into()
     }
     /// The status during the interval.
     async fn status(&self) -> EquipmentStatus {
-        self.event.status.into()
+        self.status.into()
     }
     /// Code of the downtime reason (`downtime_reasons`), when there is one.
     async fn reason_code(&self) -> Option<&str> {
-        self.reason.as_ref().map(|r| r.code.as_str())
+        self.reason.as_ref().map(|(code, _)| code.as_str())
     }
     /// Display name of the downtime reason.
     async fn reason_name(&self) -> Option<&str> {
-        self.reason.as_ref().map(|r| r.name.as_str())
+        self.reason.as_ref().map(|(_, name)| name.as_str())
     }
     /// Start of the interval.
     async fn started_at(&self) -> DateTime<Utc> {
-        self.event.started_at
+        self.started_at
     }
     /// End of the interval; `null` while it is the machine's current status.
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
-        self.event.ended_at
+        self.ended_at
     }
     /// Who or what set the status.
     async fn source(&self) -> StatusSource {
-        self.event.source.into()
+        self.source.into()
     }
     /// Id of the person who set it (none for gateways and the server).
     async fn user_id(&self) -> Option<ID> {
-        self.event.user_id.map(ID::from)
+        self.user_id.map(ID::from)
     }
 }
 

@@ -2,4 +2,5 @@
 
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;

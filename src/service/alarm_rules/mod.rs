@@ -125,7 +125,15 @@ pub async fn evaluate(txn: &DatabaseTransaction, samples: &[Sample<'_>]) -> AppR
             after.cleared = t.cleared;
             changes.push((
                 t.ts,
-                alarms::change(&after, line_id, event_id, t.action, t.ts, None),
+                alarms::change(
+                    &after,
+                    line_id,
+                    event_id,
+                    t.action,
+                    t.ts,
+                    None,
+                    Some(t.note.clone()),
+                ),
             ));
             if t.moves_counts {
                 workshops.push(d.alarm.workshop_id);
