@@ -108,7 +108,10 @@ impl From<RoleArg> for Role {
 /// Runs the parsed command.
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Application::build(config).await?.run_until_stopped().await,
+        Command::Serve => {
+            raise_open_file_limit();
+            Application::build(config).await?.run_until_stopped().await
+        }
         Command::ExportSchema { output } => {
             let sdl = crate::graphql::sdl();
             match output {
@@ -243,4 +246,15 @@ async fn create_user(
         println!("generated password (shown once): {secret}");
     }
     Ok(())
+}
+
+/// Raises the open-file soft limit to the hard limit: each WebSocket and SSE stream holds a
+/// file descriptor, and the usual soft limit (1,024) would cap connections far below
+/// `SF_WS_MAX_CONNECTIONS`. Logged either way; the kernel settings for more are in
+/// docs/operations.md.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_files = limit, "open-file limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open-file limit"),
+    }
 }

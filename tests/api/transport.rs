@@ -516,13 +516,18 @@ async fn a_socket_message_over_the_limit_closes_that_socket_with_1009_only() {
             match socket.next().await {
                 None | Some(Err(_)) => return None,
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(Message::Text(text))) => {
+                    panic!("an answer to an oversized message: {text}")
+                }
                 Some(Ok(_)) => {}
             }
         }
     })
     .await
     .expect("the server closes the socket within 10 s");
-    assert_eq!(close, Some(1009), "Message Too Big");
+    // 1009 (Message Too Big); `None` when the close frame lost the race with the unread rest
+    // of the message, which TCP discards with a reset. Never an answer.
+    assert!(matches!(close, Some(1009) | None), "{close:?}");
     let fine = app.graphql("{ sites { code } }", json!({})).await;
     assert_eq!(fine.data()["sites"][0]["code"], "PLANT-1");
 }
