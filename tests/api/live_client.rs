@@ -1,5 +1,6 @@
-//! `LiveClient`: subscriptions as a dashboard runs them, over either socket protocol, with
-//! one transport-neutral interface (open, subscribe, next, silence, stop).
+//! `LiveClient`: subscriptions as a dashboard runs them, over either socket protocol or SSE,
+//! with one transport-neutral interface (open, subscribe, next, silence, stop). Over SSE each
+//! operation is its own `POST /graphql/stream`, read as it streams.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -20,26 +21,32 @@ const DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// `graphql-transport-ws` (the `graphql-ws` library).
-    TransportWs,
+    GraphqlTransportWs,
     /// The legacy `graphql-ws` protocol of subscriptions-transport-ws.
     LegacyWs,
+    /// Server-Sent Events (`graphql-sse`, distinct connections).
+    Sse,
 }
 
 impl Transport {
     /// Every transport, for tests that run over each.
-    pub const ALL: [Transport; 2] = [Transport::TransportWs, Transport::LegacyWs];
+    pub const ALL: [Transport; 3] = [
+        Transport::GraphqlTransportWs,
+        Transport::LegacyWs,
+        Transport::Sse,
+    ];
 
     fn protocol(self) -> &'static str {
         match self {
-            Self::TransportWs => "graphql-transport-ws",
-            Self::LegacyWs => "graphql-ws",
+            Self::GraphqlTransportWs => "graphql-transport-ws",
+            Self::LegacyWs | Self::Sse => "graphql-ws",
         }
     }
 
     /// Message types: subscribe, result, stop.
     fn types(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::TransportWs => ("subscribe", "next", "complete"),
+            Self::GraphqlTransportWs | Self::Sse => ("subscribe", "next", "complete"),
             Self::LegacyWs => ("start", "data", "stop"),
         }
     }
@@ -55,20 +62,126 @@ enum Said {
     Complete,
 }
 
-/// One authenticated socket and the operations on it.
+/// One authenticated socket (or set of SSE streams) and the operations on it.
 pub struct LiveClient {
     transport: Transport,
-    socket: WsStream,
+    link: Link,
     /// What arrived for each operation and was not asked for yet.
     unread: HashMap<String, VecDeque<Said>>,
+}
+
+/// The connection under a client.
+enum Link {
+    Socket(WsStream),
+    Streams(Streams),
+}
+
+/// SSE: one streaming request per operation, each read by a task into one channel.
+struct Streams {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+    said: tokio::sync::mpsc::UnboundedSender<(String, Said)>,
+    arrived: tokio::sync::mpsc::UnboundedReceiver<(String, Said)>,
+    readers: HashMap<String, tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        for reader in self.readers.values() {
+            reader.abort();
+        }
+    }
+}
+
+impl Streams {
+    /// Starts operation `id` as `POST /graphql/stream`.
+    fn start(&mut self, id: &str, body: Value) {
+        let request = self
+            .http
+            .post(&self.url)
+            .header("accept", "text/event-stream")
+            .json(&body);
+        let request = if self.token.is_empty() {
+            request
+        } else {
+            request.bearer_auth(&self.token)
+        };
+        let said = self.said.clone();
+        let of = id.to_owned();
+        let reader = tokio::spawn(async move {
+            let response = request.send().await.expect("POST /graphql/stream");
+            let streaming = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"));
+            if !streaming {
+                // Refused before it started: a plain JSON answer.
+                let body: Value = response.json().await.expect("a JSON refusal");
+                let _ = said.send((of, Said::Error(json!({ "errors": body["errors"] }))));
+                return;
+            }
+            let mut bytes = response.bytes_stream();
+            let mut buffer = String::new();
+            while let Some(chunk) = bytes.next().await {
+                let Ok(chunk) = chunk else { return };
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    if let Some(event) = sse_event(&block) {
+                        let done = matches!(event, Said::Complete);
+                        let _ = said.send((of.clone(), event));
+                        if done {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        self.readers.insert(id.to_owned(), reader);
+    }
+}
+
+/// One SSE block as what it says: `next` with its data, `complete`; comments are `None`.
+fn sse_event(block: &str) -> Option<Said> {
+    let mut event = None;
+    let mut data = String::new();
+    for line in block.lines() {
+        if let Some(name) = line.strip_prefix("event:") {
+            event = Some(name.trim().to_owned());
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push_str(value.trim_start());
+        }
+    }
+    match event.as_deref() {
+        Some("next") => Some(Said::Next(serde_json::from_str(&data).expect("JSON data"))),
+        Some("complete") => Some(Said::Complete),
+        _ => None,
+    }
 }
 
 impl LiveClient {
     /// Connects to `app` over `transport` as the bearer of `token` (empty: no token).
     pub async fn open(app: &TestApp, transport: Transport, token: &str) -> Self {
+        if transport == Transport::Sse {
+            let (said, arrived) = tokio::sync::mpsc::unbounded_channel();
+            return Self {
+                transport,
+                link: Link::Streams(Streams {
+                    url: format!("{}/graphql/stream", app.address),
+                    token: token.to_owned(),
+                    http: app.client.clone(),
+                    said,
+                    arrived,
+                    readers: HashMap::new(),
+                }),
+                unread: HashMap::new(),
+            };
+        }
         let mut client = Self {
             transport,
-            socket: ws_connect(&app.address, transport.protocol()).await,
+            link: Link::Socket(ws_connect(&app.address, transport.protocol()).await),
             unread: HashMap::new(),
         };
         let payload = if token.is_empty() {
@@ -95,6 +208,10 @@ impl LiveClient {
 
     /// Starts operation `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        if let Link::Streams(streams) = &mut self.link {
+            streams.start(id, json!({ "query": query, "variables": variables }));
+            return;
+        }
         let (subscribe, _, _) = self.transport.types();
         self.send(json!({ "id": id, "type": subscribe,
             "payload": { "query": query, "variables": variables } }))
@@ -103,6 +220,13 @@ impl LiveClient {
 
     /// Stops operation `id` from the client's side.
     pub async fn stop(&mut self, id: &str) {
+        if let Link::Streams(streams) = &mut self.link {
+            // Closing the stream is how an SSE client stops.
+            if let Some(reader) = streams.readers.remove(id) {
+                reader.abort();
+            }
+            return;
+        }
         let (_, _, stop) = self.transport.types();
         self.send(json!({ "id": id, "type": stop })).await;
     }
@@ -156,6 +280,13 @@ impl LiveClient {
             if let Some(said) = self.unread.get_mut(id).and_then(VecDeque::pop_front) {
                 return Some(said);
             }
+            if let Link::Streams(streams) = &mut self.link {
+                let (of, said) = tokio::time::timeout_at(deadline, streams.arrived.recv())
+                    .await
+                    .ok()??;
+                self.unread.entry(of).or_default().push_back(said);
+                continue;
+            }
             let message = self.read_until(deadline).await?;
             let Some(of) = message["id"].as_str() else {
                 continue; // keep-alives, pings
@@ -179,15 +310,21 @@ impl LiveClient {
 
     /// The next JSON message before `deadline`; `None` when none came.
     async fn read_until(&mut self, deadline: Instant) -> Option<Value> {
+        let Link::Socket(socket) = &mut self.link else {
+            return None;
+        };
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, socket.next())
                 .await
                 .ok()?;
             match frame {
                 Some(Ok(Message::Text(text))) => {
                     let value: Value = serde_json::from_str(&text).expect("a JSON message");
                     if value["type"] == "ping" {
-                        self.send(json!({ "type": "pong" })).await;
+                        socket
+                            .send(Message::text(json!({ "type": "pong" }).to_string()))
+                            .await
+                            .expect("pong");
                         continue;
                     }
                     return Some(value);
@@ -206,7 +343,10 @@ impl LiveClient {
     }
 
     async fn send(&mut self, message: Value) {
-        self.socket
+        let Link::Socket(socket) = &mut self.link else {
+            return;
+        };
+        socket
             .send(Message::text(message.to_string()))
             .await
             .expect("send to the socket");

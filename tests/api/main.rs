@@ -43,6 +43,7 @@ mod ratelimit;
 mod roles;
 mod schema;
 mod simulator;
+mod sse;
 mod statements;
 mod subscriptions;
 mod subscriptions_delivery;

@@ -422,3 +422,85 @@ async fn queries_and_mutations_over_a_socket_answer_then_complete() {
         still_serves(&mut socket, protocol).await;
     }
 }
+
+/// A subscription that stays open (nothing changes in a test plant by itself).
+const LASTING: &str = "subscription { alarmCountsChanged { count } }";
+
+#[tokio::test]
+async fn a_duplicate_operation_id_closes_with_4409() {
+    let app = TestApp::seeded(SMALL).await;
+    let admin = app.admin_token().await;
+    for protocol in PROTOCOLS {
+        let mut socket = ready(&app, protocol, Some(&admin)).await;
+        send(&mut socket, subscribe(protocol, "live", LASTING)).await;
+        // The first is running (its answer to a query proves the socket read it).
+        still_serves(&mut socket, protocol).await;
+        send(&mut socket, subscribe(protocol, "live", LASTING)).await;
+        assert_eq!(close_code(&mut socket).await, Some(4409), "{protocol}");
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_subscribe_messages_on_one_socket_are_bounded_and_answered() {
+    let app = TestApp::spawn_with(Some(SMALL), |c| c.sockets.max_operations = 100).await;
+    let admin = app.admin_token().await;
+    let socket = ready(&app, PROTOCOLS[0], Some(&admin)).await;
+    let (mut sink, mut stream) = socket.split();
+    let sender = tokio::spawn(async move {
+        for i in 0..10_000 {
+            let message = subscribe(PROTOCOLS[0], &format!("op{i}"), LASTING);
+            sink.send(Message::text(message.to_string()))
+                .await
+                .expect("send");
+        }
+        sink
+    });
+    let mut refused = 0;
+    while refused < 9_900 {
+        let message = tokio::time::timeout(Duration::from_secs(60), stream.next())
+            .await
+            .expect("answers keep coming")
+            .expect("socket open")
+            .expect("message");
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(value["type"], "error", "{value}");
+            assert_eq!(value["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+            refused += 1;
+        }
+    }
+    let sink = sender.await.expect("sender");
+    let mut socket = sink.reunite(stream).expect("one socket");
+    // The hundred that run share one execution; stopping one makes room for another.
+    assert_eq!(app.state.feeds.len(), 1);
+    send(&mut socket, json!({ "id": "op0", "type": "complete" })).await;
+    still_serves(&mut socket, PROTOCOLS[0]).await;
+}
+
+#[tokio::test]
+async fn shutdown_completes_every_operation_then_closes_with_1001() {
+    let app = TestApp::seeded(SMALL).await;
+    let admin = app.admin_token().await;
+    let mut sockets = Vec::new();
+    for protocol in PROTOCOLS {
+        let mut socket = ready(&app, protocol, Some(&admin)).await;
+        send(&mut socket, subscribe(protocol, "a", LASTING)).await;
+        send(&mut socket, subscribe(protocol, "b", LASTING)).await;
+        still_serves(&mut socket, protocol).await;
+        sockets.push((protocol, socket));
+    }
+    app.stop();
+    for (protocol, mut socket) in sockets {
+        let mut completed = Vec::new();
+        while let Some(message) = next_message(&mut socket).await {
+            assert_eq!(message["type"], "complete", "{protocol}: {message}");
+            completed.push(message["id"].as_str().expect("id").to_owned());
+            if completed.len() == 2 {
+                break;
+            }
+        }
+        completed.sort();
+        assert_eq!(completed, ["a", "b"], "{protocol}");
+        assert_eq!(close_code(&mut socket).await, Some(1001), "{protocol}");
+    }
+}
