@@ -36,6 +36,7 @@ mod plant_bad_input;
 mod plant_hostile_text;
 mod plant_mutations;
 mod plant_queries;
+mod policy;
 mod production;
 mod production_orders;
 mod products;
