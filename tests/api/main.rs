@@ -48,6 +48,7 @@ mod sse;
 mod statements;
 mod subscriptions;
 mod subscriptions_delivery;
+mod subscriptions_instances;
 mod subscriptions_scope;
 mod telemetry;
 mod transport;
