@@ -20,6 +20,7 @@
 //! unless `--server-env SF_RATE_LIMIT=...` says otherwise; a server given with
 //! `--url` must be started with limits off for `login` numbers to mean anything.
 
+mod fanout;
 mod hostile;
 mod ingest;
 mod load;
@@ -128,6 +129,14 @@ struct Args {
     /// Also append the report to this file.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Subscriber counts `fanout` grows through, comma separated (each step adds to the last;
+    /// the harness and the server each hold one file per socket, so stay below `ulimit -Hn`).
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize])]
+    fanout_steps: Vec<usize>,
+    /// `fanout` with a throttle of its own per readings subscriber, so no two share an
+    /// execution (by default identical subscriptions do, as the server intends).
+    #[arg(long)]
+    fanout_distinct: bool,
     /// `to` bound of the series window (default: now); use the seed time for old seeds.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     series_end: Option<DateTime<Utc>>,
@@ -210,10 +219,17 @@ async fn run(args: Args) -> Result<bool> {
         }
     }
 
+    if args.scenarios.contains(&Scenario::Fanout) {
+        // One file per socket on this side too.
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(n) => eprintln!("open-file limit: {n}"),
+            Err(e) => eprintln!("could not raise the open-file limit: {e}"),
+        }
+    }
     let (mut guard, base) = match &args.url {
         Some(url) => (None, base_url(url)),
         None => {
-            let env = server::server_env(&args.server_env);
+            let env = server::server_env(&with_fanout_env(&args));
             let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!("server env: {}", shown.join(" "));
             let guard = ServerGuard::spawn(&args.server_bin, &args.database_url, args.port, &env)?;
@@ -262,6 +278,31 @@ async fn run(args: Args) -> Result<bool> {
                     extra.push_str(&table);
                 }
                 (_, Err(e)) | (Err(e), _) => rows.push(Row {
+                    scenario: name.to_string(),
+                    result: RowResult::Failed(format!("{e:#}")),
+                    rss_kb: None,
+                }),
+            }
+            continue;
+        }
+        if scenario == Scenario::Fanout {
+            let options = fanout::Options {
+                steps: args.fanout_steps.clone(),
+                distinct: args.fanout_distinct,
+                warmup: cfg.warmup,
+                duration: cfg.duration,
+            };
+            let outcome = async {
+                let token = login(&client, &graphql_url, &creds)
+                    .await
+                    .with_context(|| format!("logging in as `{}`", creds.username))?;
+                fanout::run(&client, &base, &token, pid, &options).await
+            }
+            .await;
+            match outcome {
+                // Its numbers do not fit the request table: they are a table of their own.
+                Ok(table) => extra.push_str(&table),
+                Err(e) => rows.push(Row {
                     scenario: name.to_string(),
                     result: RowResult::Failed(format!("{e:#}")),
                     rss_kb: None,
@@ -345,6 +386,20 @@ async fn run(args: Args) -> Result<bool> {
     Ok(rows
         .iter()
         .all(|r| matches!(r.result, RowResult::Measured(_))))
+}
+
+/// `--server-env`, plus what `fanout` needs unless given: every subscriber is the bench
+/// user, so the per-user socket limit (50 by default) and the instance's (10,000) go up.
+fn with_fanout_env(args: &Args) -> Vec<(String, String)> {
+    let mut env = args.server_env.clone();
+    if args.scenarios.contains(&Scenario::Fanout) {
+        for key in ["SF_WS_MAX_PER_USER", "SF_WS_MAX_CONNECTIONS"] {
+            if !env.iter().any(|(k, _)| k == key) {
+                env.push((key.to_owned(), "100000".to_owned()));
+            }
+        }
+    }
+    env
 }
 
 /// A failed user scenario's reason, plus why the user may not exist.

@@ -34,6 +34,10 @@ pub enum Scenario {
     /// default list).
     #[value(name = "ingest-http")]
     IngestHttp,
+    /// WebSocket subscribers in steps (`--fanout-steps`) while 24 gateways push readings at
+    /// the tier-M rate, then 10× it: event-to-client latency, RSS per subscriber, server CPU
+    /// (not in the default list).
+    Fanout,
 }
 
 impl Scenario {
@@ -57,6 +61,7 @@ impl Scenario {
             Scenario::Hostile => "hostile",
             Scenario::Ingest => "ingest",
             Scenario::IngestHttp => "ingest-http",
+            Scenario::Fanout => "fanout",
         }
     }
 
@@ -64,7 +69,7 @@ impl Scenario {
     pub fn needs_user(self) -> bool {
         matches!(
             self,
-            Scenario::PointAuth | Scenario::Login | Scenario::Hostile
+            Scenario::PointAuth | Scenario::Login | Scenario::Hostile | Scenario::Fanout
         )
     }
 }
@@ -193,7 +198,8 @@ pub fn request_body(
         | Scenario::PointAuth
         | Scenario::Hostile
         | Scenario::Ingest
-        | Scenario::IngestHttp => {
+        | Scenario::IngestHttp
+        | Scenario::Fanout => {
             json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
         }
         Scenario::Login => return Ok(login_body(creds)),

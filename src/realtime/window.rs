@@ -1,5 +1,5 @@
-//! Pacing a subscription's items: readings coalesced per window (the newest value per
-//! sensor, one message per window, none for a quiet window) and debouncing (at most one
+//! Pacing a subscription's items: readings coalesced (the newest value per sensor, at most
+//! one message per period, none while nothing arrives) and debouncing (at most one
 //! message per gap, the last one always carrying the latest state). Both run off timers the
 //! stream owns, and only while it is polled: a subscriber whose client stalls stops being
 //! polled, and its hub queue drops the oldest instead.
@@ -7,47 +7,54 @@
 use std::{collections::HashMap, time::Duration};
 
 use futures::Stream;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::{hub::Readings, registry::Subscription};
 use crate::events::Reading;
 
-/// Per `period`, the newest reading of each sensor that reported in it, ordered by sensor
-/// id; a window without readings sends nothing. Ends when the hub closes the subscription.
+/// The newest reading of each sensor, at most one message per `period`: the first readings
+/// after a quiet period go at once, what arrives before the period is over waits for it and
+/// goes together (per sensor the newest only); nothing is sent while nothing arrives.
+///
+/// Leading-edge, not a fixed-phase window: a gateway pushing one batch a second at a 1 s
+/// throttle sees each batch delivered as it lands, not up to a second later at a window's
+/// edge. Ends when the hub closes the subscription.
 pub fn coalesced(
     sub: Subscription<Readings>,
     period: Duration,
 ) -> impl Stream<Item = Vec<Reading>> + Send + 'static {
-    // The first window ends one period from now (a plain `interval` ticks at once).
-    let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
-    // A late tick (a busy runtime) moves the next one back instead of firing a burst.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let window: HashMap<i64, Reading> = HashMap::new();
-    futures::stream::unfold(
-        (sub, ticker, window),
-        |(sub, mut ticker, mut window)| async move {
-            let mut batches = Vec::new();
+    futures::stream::unfold((sub, None::<Instant>), move |(sub, last)| async move {
+        let mut batches = Vec::new();
+        let mut window: HashMap<i64, Reading> = HashMap::new();
+        while window.is_empty() {
+            if !sub.recv_all(&mut batches).await {
+                return None;
+            }
+            for batch in batches.drain(..) {
+                keep_newest(&mut window, &batch);
+            }
+        }
+        if let Some(last) = last {
+            let due = last + period;
+            // Whatever else arrives before the period is over joins this message.
             loop {
                 tokio::select! {
+                    () = tokio::time::sleep_until(due) => break,
                     open = sub.recv_all(&mut batches) => {
-                        if !open {
-                            return None;
-                        }
                         for batch in batches.drain(..) {
                             keep_newest(&mut window, &batch);
                         }
-                    }
-                    _ = ticker.tick() => {
-                        if !window.is_empty() {
-                            let mut out: Vec<Reading> = window.drain().map(|(_, r)| r).collect();
-                            out.sort_unstable_by_key(|r| r.sensor_id);
-                            return Some((out, (sub, ticker, window)));
+                        if !open {
+                            break;
                         }
                     }
                 }
             }
-        },
-    )
+        }
+        let mut out: Vec<Reading> = window.into_values().collect();
+        out.sort_unstable_by_key(|r| r.sensor_id);
+        Some((out, (sub, Some(Instant::now()))))
+    })
 }
 
 /// Folds `batch` into `window`: per sensor the reading with the latest time (a resent or

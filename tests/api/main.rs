@@ -54,3 +54,4 @@ mod telemetry;
 mod transport;
 mod users;
 mod ws;
+mod ws_backpressure;

@@ -141,6 +141,17 @@ impl Subscription {
     }
 }
 
+impl Drop for Subscription {
+    /// A subscriber leaving with payloads it never received lost them: a socket cut for not
+    /// reading never polls its receiver again, so its lag is counted here or not at all.
+    fn drop(&mut self) {
+        let missed = self.receiver.len();
+        if missed > 0 {
+            self.metrics.subscriber_dropped(missed as u64);
+        }
+    }
+}
+
 impl Feeds {
     /// An empty registry; each feed buffers `buffer` payloads.
     pub fn new(buffer: usize, metrics: Arc<Metrics>) -> Arc<Self> {
