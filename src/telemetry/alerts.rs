@@ -2,6 +2,9 @@
 //! holds for its `forS` fires (a `SYSTEM` alarm opens and the webhook is told), and clears
 //! when it has not held for as long.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::Snapshot;
@@ -78,7 +81,7 @@ pub struct AlertRule {
     pub severity: i16,
 }
 
-fn rule(name: &str, metric: AlertMetric, comparison: Comparison, threshold: f64, for_s: f64, severity: i16) -> AlertRule {
+pub(crate) fn rule(name: &str, metric: AlertMetric, comparison: Comparison, threshold: f64, for_s: f64, severity: i16) -> AlertRule {
     AlertRule {
         name: name.to_owned(),
         metric,
@@ -131,21 +134,154 @@ pub fn parse_rules(raw: &str) -> Result<Vec<AlertRule>, String> {
     Ok(rules)
 }
 
+/// A rule's state between ticks.
+#[derive(Clone, Debug, Default)]
+struct RuleState {
+    firing: bool,
+    /// Since when the condition has held (not firing) or has not held (firing).
+    since: Option<DateTime<Utc>>,
+}
+
 /// The rules' state on one instance.
 pub struct Engine {
-    rules: Vec<AlertRule>,
+    rules: Vec<(AlertRule, RuleState)>,
+    notifier: Option<Arc<super::webhook::Notifier>>,
+}
+
+/// A rule that changed state on a tick.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// `firing` or `cleared`.
+    pub state: &'static str,
+    pub rule: AlertRule,
+    /// The metric's value at the tick.
+    pub value: f64,
+    pub instance: String,
+    pub at: DateTime<Utc>,
 }
 
 impl Engine {
-    /// The engine of `state`'s configured rules.
+    /// The engine of `state`'s configured rules (and webhook, when one is configured).
     pub fn new(state: &AppState) -> Self {
+        let config = &state.config.metrics;
         Self {
-            rules: state.config.metrics.rules.clone(),
+            rules: config
+                .rules
+                .iter()
+                .map(|r| (r.clone(), RuleState::default()))
+                .collect(),
+            notifier: super::webhook::Notifier::new(config, state.metrics.clone()).map(Arc::new),
         }
     }
 
-    /// Evaluates every rule on `snapshot`.
-    pub async fn evaluate(&mut self, _state: &AppState, _snapshot: &Snapshot) {
-        let _ = &self.rules;
+    /// Evaluates every rule on `snapshot`; a rule that fires or clears is logged, counted in
+    /// `sf_alerts_firing` and sent to the webhook.
+    pub async fn evaluate(&mut self, state: &AppState, snapshot: &Snapshot) {
+        for transition in self.step(snapshot) {
+            if transition.state == FIRING {
+                state.metrics.system.alerts_firing.inc();
+                tracing::warn!(rule = %transition.rule.name, value = transition.value, "alert firing");
+            } else {
+                state.metrics.system.alerts_firing.dec();
+                tracing::info!(rule = %transition.rule.name, value = transition.value, "alert cleared");
+            }
+            if let Some(notifier) = &self.notifier {
+                notifier.send(&transition);
+            }
+        }
+    }
+
+    /// The transitions `snapshot` causes (pure: the tests drive it tick by tick).
+    pub fn step(&mut self, snapshot: &Snapshot) -> Vec<Transition> {
+        let at = snapshot.at;
+        let mut out = Vec::new();
+        for (rule, st) in &mut self.rules {
+            // Not measured (no cache yet): the rule keeps its state.
+            let Some(value) = rule.metric.value(snapshot) else {
+                continue;
+            };
+            let holds = rule.comparison.holds(value, rule.threshold);
+            // Firing waits for the condition to hold; clearing for it not to.
+            if holds == st.firing {
+                st.since = None;
+                continue;
+            }
+            let since = *st.since.get_or_insert(at);
+            let lasted = (at - since).num_milliseconds() as f64 / 1_000.0;
+            if lasted >= rule.for_s {
+                st.firing = !st.firing;
+                st.since = None;
+                out.push(Transition {
+                    state: if st.firing { FIRING } else { CLEARED },
+                    rule: rule.clone(),
+                    value,
+                    instance: snapshot.instance.clone(),
+                    at,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The transition states.
+pub const FIRING: &str = "firing";
+pub const CLEARED: &str = "cleared";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(rules: Vec<AlertRule>) -> Engine {
+        Engine {
+            rules: rules.into_iter().map(|r| (r, RuleState::default())).collect(),
+            notifier: None,
+        }
+    }
+
+    fn at(p95: f64, s: i64) -> Snapshot {
+        Snapshot {
+            latency_p95_ms: p95,
+            at: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s),
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_rule_fires_after_holding_for_its_duration_and_clears_the_same_way() {
+        let r = rule("slow", AlertMetric::LatencyP95Ms, Comparison::Above, 100.0, 60.0, 4);
+        let mut e = engine(vec![r]);
+        assert!(e.step(&at(500.0, 0)).is_empty());
+        assert!(e.step(&at(500.0, 30)).is_empty());
+        // A dip restarts the count.
+        assert!(e.step(&at(50.0, 40)).is_empty());
+        assert!(e.step(&at(500.0, 50)).is_empty());
+        assert!(e.step(&at(500.0, 100)).is_empty());
+        let fired = e.step(&at(500.0, 110));
+        assert_eq!(fired.len(), 1);
+        assert_eq!(fired[0].state, FIRING);
+        assert!(e.step(&at(500.0, 120)).is_empty(), "fires once");
+        assert!(e.step(&at(50.0, 130)).is_empty());
+        let cleared = e.step(&at(50.0, 190));
+        assert_eq!(cleared.len(), 1);
+        assert_eq!(cleared[0].state, CLEARED);
+    }
+
+    #[test]
+    fn rules_parse_from_json_and_bad_ones_are_refused() {
+        let ok = r#"[{"name":"p95","metric":"latencyP95Ms","comparison":">","threshold":250,"forS":30,"severity":4}]"#;
+        let rules = parse_rules(ok).expect("parses");
+        assert_eq!(rules[0].comparison, Comparison::Above);
+        assert!(parse_rules("[]").expect("empty").is_empty());
+        for bad in [
+            "not json",
+            r#"[{"name":"x","metric":"nope","comparison":">","threshold":1,"forS":1,"severity":1}]"#,
+            r#"[{"name":"x","metric":"errorRate","comparison":">","threshold":1,"forS":1,"severity":9}]"#,
+            r#"[{"name":"x","metric":"errorRate","comparison":"~","threshold":1,"forS":1,"severity":1}]"#,
+        ] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
+        assert_eq!(default_rules().len(), 7);
     }
 }

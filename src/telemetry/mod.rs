@@ -13,6 +13,7 @@ pub mod process;
 pub mod snapshot;
 pub mod socket_metrics;
 pub mod system_metrics;
+pub mod webhook;
 pub mod window;
 
 pub use metrics::Metrics;

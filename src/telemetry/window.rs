@@ -12,7 +12,10 @@ const MAX_US: u64 = 60_000_000;
 fn empty() -> Histogram<u64> {
     // 2 significant figures: 1 % resolution, a few KiB per histogram. The bounds are valid
     // constants, so this cannot fail.
-    Histogram::new_with_bounds(1, MAX_US, 2).unwrap_or_else(|_| Histogram::new(2).unwrap_or_else(|_| unreachable!()))
+    match Histogram::new_with_bounds(1, MAX_US, 2) {
+        Ok(h) => h,
+        Err(_) => unreachable!("constant, valid histogram bounds"),
+    }
 }
 
 /// Durations of the tick in progress.
