@@ -71,7 +71,9 @@ pub fn check_subscription(caller: &Caller, interval_ms: i32) -> AppResult<std::t
             format!("`intervalMs` must be {MIN_INTERVAL_MS} to {MAX_INTERVAL_MS}"),
         ));
     }
-    Ok(std::time::Duration::from_millis(u64::try_from(interval_ms).unwrap_or(5_000)))
+    Ok(std::time::Duration::from_millis(
+        u64::try_from(interval_ms).unwrap_or(5_000),
+    ))
 }
 
 /// One history point.
@@ -103,7 +105,10 @@ pub async fn history(
     if let Some(name) = instance
         && (name.is_empty() || name.len() > 200)
     {
-        return Err(AppError::invalid("instance", "`instance` must be 1 to 200 characters"));
+        return Err(AppError::invalid(
+            "instance",
+            "`instance` must be 1 to 200 characters",
+        ));
     }
     let mut query = metric_snapshot::Entity::find()
         .filter(metric_snapshot::Column::Ts.gte(from))

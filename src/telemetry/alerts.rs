@@ -81,7 +81,14 @@ pub struct AlertRule {
     pub severity: i16,
 }
 
-pub(crate) fn rule(name: &str, metric: AlertMetric, comparison: Comparison, threshold: f64, for_s: f64, severity: i16) -> AlertRule {
+pub(crate) fn rule(
+    name: &str,
+    metric: AlertMetric,
+    comparison: Comparison,
+    threshold: f64,
+    for_s: f64,
+    severity: i16,
+) -> AlertRule {
     AlertRule {
         name: name.to_owned(),
         metric,
@@ -98,12 +105,33 @@ pub fn default_rules() -> Vec<AlertRule> {
     use Comparison as C;
     vec![
         rule("cpu_high", M::CpuPercent, C::Above, 90.0, 300.0, 3),
-        rule("latency_p95_high", M::LatencyP95Ms, C::Above, 500.0, 60.0, 4),
+        rule(
+            "latency_p95_high",
+            M::LatencyP95Ms,
+            C::Above,
+            500.0,
+            60.0,
+            4,
+        ),
         rule("error_rate_high", M::ErrorRate, C::Above, 0.05, 60.0, 4),
         rule("db_ping_slow", M::DbPingMs, C::Above, 100.0, 60.0, 3),
-        rule("cache_hit_ratio_low", M::CacheHitRatio, C::Below, 0.5, 300.0, 2),
+        rule(
+            "cache_hit_ratio_low",
+            M::CacheHitRatio,
+            C::Below,
+            0.5,
+            300.0,
+            2,
+        ),
         rule("not_ready", M::Ready, C::Below, 1.0, 30.0, 5),
-        rule("dropped_messages", M::DroppedMessages, C::Above, 0.0, 60.0, 3),
+        rule(
+            "dropped_messages",
+            M::DroppedMessages,
+            C::Above,
+            0.0,
+            60.0,
+            3,
+        ),
     ]
 }
 
@@ -115,8 +143,16 @@ pub fn parse_rules(raw: &str) -> Result<Vec<AlertRule>, String> {
         return Err("at most 100 rules".into());
     }
     for (i, r) in rules.iter().enumerate() {
-        if r.name.is_empty() || r.name.len() > 64 || !r.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("rule {i}: `name` must be 1 to 64 letters, digits or `_`"));
+        if r.name.is_empty()
+            || r.name.len() > 64
+            || !r
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "rule {i}: `name` must be 1 to 64 letters, digits or `_`"
+            ));
         }
         if rules[..i].iter().any(|o| o.name == r.name) {
             return Err(format!("rule {i}: the name `{}` is used twice", r.name));
@@ -235,7 +271,10 @@ mod tests {
 
     fn engine(rules: Vec<AlertRule>) -> Engine {
         Engine {
-            rules: rules.into_iter().map(|r| (r, RuleState::default())).collect(),
+            rules: rules
+                .into_iter()
+                .map(|r| (r, RuleState::default()))
+                .collect(),
             notifier: None,
         }
     }
@@ -250,7 +289,14 @@ mod tests {
 
     #[test]
     fn a_rule_fires_after_holding_for_its_duration_and_clears_the_same_way() {
-        let r = rule("slow", AlertMetric::LatencyP95Ms, Comparison::Above, 100.0, 60.0, 4);
+        let r = rule(
+            "slow",
+            AlertMetric::LatencyP95Ms,
+            Comparison::Above,
+            100.0,
+            60.0,
+            4,
+        );
         let mut e = engine(vec![r]);
         assert!(e.step(&at(500.0, 0)).is_empty());
         assert!(e.step(&at(500.0, 30)).is_empty());

@@ -52,7 +52,8 @@ async fn run(
     let mut last_minute: Option<i64> = None;
     loop {
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => break,
+            // The guard `wait_for` returns is not `Send`: dropped inside the branch future.
+            () = async { let _ = stop.wait_for(|s| *s).await; } => break,
             _ = ticker.tick() => {
                 let snapshot = Arc::new(sampler.tick(&state).await);
                 state.monitor.tick(snapshot.clone());
@@ -111,7 +112,11 @@ struct Counters {
 
 impl Counters {
     fn read(m: &Metrics) -> Self {
-        let outcome = |outcome| m.graphql_requests.get_or_create(&OutcomeLabels { outcome }).get();
+        let outcome = |outcome| {
+            m.graphql_requests
+                .get_or_create(&OutcomeLabels { outcome })
+                .get()
+        };
         let hub_dropped: u64 = Kind::ALL
             .iter()
             .map(|k| {
@@ -161,7 +166,8 @@ impl Sampler {
         let ping = tokio::time::timeout(PING_TIMEOUT, state.db.ping()).await;
         let db_ping_ms = match ping {
             Ok(Ok(latency)) => {
-                m.db_ping_us.set(i64::try_from(latency.as_micros()).unwrap_or(i64::MAX));
+                m.db_ping_us
+                    .set(i64::try_from(latency.as_micros()).unwrap_or(i64::MAX));
                 Some(latency.as_secs_f64() * 1_000.0)
             }
             _ => None,
@@ -190,7 +196,10 @@ impl Sampler {
                     .get()
             })
             .sum::<i64>();
-        let subscriptions: usize = Kind::ALL.iter().map(|k| state.hub.active(*k)).sum::<usize>()
+        let subscriptions: usize = Kind::ALL
+            .iter()
+            .map(|k| state.hub.active(*k))
+            .sum::<usize>()
             + state.monitor.streams();
         let snapshot = Snapshot {
             instance: state.instance_id.to_string(),
@@ -246,7 +255,7 @@ fn pool_stats(state: &AppState) -> (u64, u64) {
 }
 
 fn one_pool(db: &DatabaseConnection) -> (u64, u64) {
-    use sea_orm::{ConnectionTrait as _, DbBackend};
+    use sea_orm::DbBackend;
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();

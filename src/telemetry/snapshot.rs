@@ -71,7 +71,10 @@ pub fn aggregate(instances: &[Snapshot], at: DateTime<Utc>) -> Snapshot {
     let max = |f: fn(&Snapshot) -> f64| instances.iter().map(f).fold(0.0, f64::max);
     let total = |f: fn(&Snapshot) -> u64| instances.iter().map(f).sum::<u64>();
     let opt_sum = |f: fn(&Snapshot) -> Option<i64>| {
-        instances.iter().filter_map(f).reduce(|a, b| a.saturating_add(b))
+        instances
+            .iter()
+            .filter_map(f)
+            .reduce(|a, b| a.saturating_add(b))
     };
     let operations = total(|s| s.operations);
     let errors = total(|s| s.errors);

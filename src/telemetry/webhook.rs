@@ -30,12 +30,16 @@ impl Notifier {
     pub fn new(config: &MetricsConfig, metrics: Arc<Metrics>) -> Option<Self> {
         let url = config.webhook_url.clone()?;
         if config.webhook_secret.is_none() {
-            tracing::warn!("SF_ALERT_WEBHOOK_URL is set without SF_ALERT_WEBHOOK_SECRET: notifications go unsigned");
+            tracing::warn!(
+                "SF_ALERT_WEBHOOK_URL is set without SF_ALERT_WEBHOOK_SECRET: notifications go unsigned"
+            );
         }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .inspect_err(|e| tracing::error!(error = %e, "alert webhook client: notifications are off"))
+            .inspect_err(
+                |e| tracing::error!(error = %e, "alert webhook client: notifications are off"),
+            )
             .ok()?;
         Some(Self {
             client,
@@ -61,7 +65,10 @@ impl Notifier {
     }
 
     async fn deliver(&self, body: Vec<u8>) {
-        let signature = self.secret.as_ref().map(|s| signature(s.expose_secret().as_bytes(), &body));
+        let signature = self
+            .secret
+            .as_ref()
+            .map(|s| signature(s.expose_secret().as_bytes(), &body));
         let mut delay = self.backoff;
         for attempt in 0..=self.retries {
             let mut request = self
@@ -88,7 +95,10 @@ impl Notifier {
                 delay = (delay * 2).min(MAX_BACKOFF);
             }
         }
-        tracing::error!(attempts = self.retries + 1, "alert webhook: giving up on a notification");
+        tracing::error!(
+            attempts = self.retries + 1,
+            "alert webhook: giving up on a notification"
+        );
     }
 }
 

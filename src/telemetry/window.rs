@@ -36,14 +36,22 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Records one duration.
     pub fn record(&self, elapsed: Duration) {
-        let us = u64::try_from(elapsed.as_micros()).unwrap_or(MAX_US).clamp(1, MAX_US);
-        let mut h = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let us = u64::try_from(elapsed.as_micros())
+            .unwrap_or(MAX_US)
+            .clamp(1, MAX_US);
+        let mut h = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         h.saturating_record(us);
     }
 
     /// Takes what was recorded since the last take.
     pub fn take(&self) -> Histogram<u64> {
-        let mut h = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut h = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::replace(&mut *h, empty())
     }
 }

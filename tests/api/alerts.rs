@@ -21,22 +21,23 @@ type Received = (Option<String>, Vec<u8>);
 async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
     let (tx, rx) = mpsc::unbounded_channel::<Received>();
     let left = Arc::new(Mutex::new(failures));
-    let handler = |State((tx, left)): State<(mpsc::UnboundedSender<Received>, Arc<Mutex<usize>>)>,
-                   headers: HeaderMap,
-                   body: axum::body::Bytes| async move {
-        let sig = headers
-            .get("x-sf-signature")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let _ = tx.send((sig, body.to_vec()));
-        let mut left = left.lock().await;
-        if *left > 0 {
-            *left -= 1;
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::NO_CONTENT
-        }
-    };
+    let handler =
+        |State((tx, left)): State<(mpsc::UnboundedSender<Received>, Arc<Mutex<usize>>)>,
+         headers: HeaderMap,
+         body: axum::body::Bytes| async move {
+            let sig = headers
+                .get("x-sf-signature")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let _ = tx.send((sig, body.to_vec()));
+            let mut left = left.lock().await;
+            if *left > 0 {
+                *left -= 1;
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::NO_CONTENT
+            }
+        };
     let app = Router::new()
         .route("/hook", post(handler))
         .with_state((tx, left));
@@ -98,9 +99,13 @@ async fn a_rule_fires_and_clears_and_the_webhook_gets_signed_notifications() {
     let (url, mut rx) = receiver(0).await;
     let app = alerting_app(url, 0).await;
     let admin = app.admin_token().await;
-    app.graphql_as(&admin, "{ workshops(first: 1) { nodes { id } } }", json!({}))
-        .await
-        .data();
+    app.graphql_as(
+        &admin,
+        "{ workshops(first: 1) { nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
     let fired = verify(&next(&mut rx).await);
     assert_eq!(fired["state"], "firing", "{fired}");
     assert_eq!(fired["rule"]["name"], "any_latency");
@@ -118,9 +123,13 @@ async fn a_failing_receiver_gets_retries_of_the_same_signed_body() {
     let (url, mut rx) = receiver(2).await;
     let app = alerting_app(url, 3).await;
     let admin = app.admin_token().await;
-    app.graphql_as(&admin, "{ workshops(first: 1) { nodes { id } } }", json!({}))
-        .await
-        .data();
+    app.graphql_as(
+        &admin,
+        "{ workshops(first: 1) { nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
     let first = next(&mut rx).await;
     let second = next(&mut rx).await;
     let third = next(&mut rx).await;

@@ -15,9 +15,9 @@ mod plant_ops;
 mod process;
 
 mod alarm_lifecycle;
-mod alerts;
 mod alarm_rules;
 mod alarms;
+mod alerts;
 mod audit_txn;
 mod auth;
 mod cli;

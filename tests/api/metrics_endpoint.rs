@@ -51,9 +51,13 @@ async fn metrics_parse_and_their_counters_move_under_load() {
     let admin = app.admin_token().await;
     let before = scrape(&app, None).await;
     for _ in 0..10 {
-        app.graphql_as(&admin, "query Plant { workshops(first: 5) { nodes { id } } }", json!({}))
-            .await
-            .data();
+        app.graphql_as(
+            &admin,
+            "query Plant { workshops(first: 5) { nodes { id } } }",
+            json!({}),
+        )
+        .await
+        .data();
         app.graphql_as(&admin, "query Anything { me { id } }", json!({}))
             .await;
     }
@@ -62,24 +66,37 @@ async fn metrics_parse_and_their_counters_move_under_load() {
     let after = loop {
         let s = scrape(&app, None).await;
         // The gauges follow the collector's next tick.
-        if value(&s, "sf_graphql_requests_per_second", &[]) > 0.0
-            || Instant::now() > deadline
-        {
+        if value(&s, "sf_graphql_requests_per_second", &[]) > 0.0 || Instant::now() > deadline {
             break s;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(requests(&after) >= requests(&before) + 20.0);
-    assert!(value(&after, "sf_sql_statements_total", &[]) > value(&before, "sf_sql_statements_total", &[]));
+    assert!(
+        value(&after, "sf_sql_statements_total", &[])
+            > value(&before, "sf_sql_statements_total", &[])
+    );
     let plant = [("operation", "Plant"), ("outcome", "ok")];
     assert_eq!(value(&after, "sf_graphql_operations_total", &plant), 10.0);
-    assert!(value(&after, "sf_graphql_operations_total", &[("operation", "other")]) >= 10.0);
     assert!(
-        !after.samples.iter().any(|s| s.labels.get("operation") == Some("Anything")),
+        value(
+            &after,
+            "sf_graphql_operations_total",
+            &[("operation", "other")]
+        ) >= 10.0
+    );
+    assert!(
+        !after
+            .samples
+            .iter()
+            .any(|s| s.labels.get("operation") == Some("Anything")),
         "an unlisted operation name must not become a label"
     );
     assert!(value(&after, "sf_slow_operations_total", &[]) >= 20.0);
-    assert!(value(&after, "sf_metrics_ticks_total", &[]) > value(&before, "sf_metrics_ticks_total", &[]));
+    assert!(
+        value(&after, "sf_metrics_ticks_total", &[])
+            > value(&before, "sf_metrics_ticks_total", &[])
+    );
     assert!(value(&after, "sf_graphql_requests_per_second", &[]) > 0.0);
     assert!(value(&after, "sf_process_resident_memory_bytes", &[]) > 1e6);
     assert!(value(&after, "sf_db_pool_connections", &[]) > 0.0);
@@ -112,7 +129,13 @@ async fn a_metrics_token_is_required_when_configured() {
     let none = app.client.get(&url).send().await.expect("GET");
     assert_eq!(none.status(), 401);
     for wrong in ["scrape-secret-12", "scrape-secret-1234", "", "x"] {
-        let r = app.client.get(&url).bearer_auth(wrong).send().await.expect("GET");
+        let r = app
+            .client
+            .get(&url)
+            .bearer_auth(wrong)
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(r.status(), 401, "{wrong:?}");
     }
     let basic = app

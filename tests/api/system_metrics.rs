@@ -43,7 +43,10 @@ async fn until(app: &TestApp, token: &str, vars: Value, done: impl Fn(&Value) ->
         if done(&m) {
             return m;
         }
-        assert!(Instant::now() < deadline, "systemMetrics never got there: {m}");
+        assert!(
+            Instant::now() < deadline,
+            "systemMetrics never got there: {m}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -91,7 +94,8 @@ async fn system_metrics_move_under_load() {
 async fn non_admins_are_forbidden_on_every_metrics_field_and_the_subscription() {
     let app = fast_app().await;
     let now = chrono::Utc::now();
-    let history = "query($f: DateTime!, $t: DateTime!) { systemMetricsHistory(from: $f, to: $t) { at } }";
+    let history =
+        "query($f: DateTime!, $t: DateTime!) { systemMetricsHistory(from: $f, to: $t) { at } }";
     let range = json!({ "f": iso(now - chrono::Duration::hours(1)), "t": iso(now) });
     for role in [Role::Viewer, Role::Operator, Role::Engineer, Role::Manager] {
         let token = token_of(&app, role).await;
@@ -102,9 +106,17 @@ async fn non_admins_are_forbidden_on_every_metrics_field_and_the_subscription() 
         for transport in Transport::ALL {
             let mut client = LiveClient::open(&app, transport, &token).await;
             client
-                .subscribe("m", "subscription { systemMetrics { instance } }", json!({}))
+                .subscribe(
+                    "m",
+                    "subscription { systemMetrics { instance } }",
+                    json!({}),
+                )
                 .await;
-            assert_eq!(client.error_code("m").await, "FORBIDDEN", "{role:?} {transport:?}");
+            assert_eq!(
+                client.error_code("m").await,
+                "FORBIDDEN",
+                "{role:?} {transport:?}"
+            );
         }
     }
 }
@@ -125,7 +137,11 @@ async fn bad_ranges_steps_and_intervals_are_bad_user_input() {
         (now - hour, now, 100_000),
     ] {
         let r = app
-            .graphql_as(&admin, history, json!({ "f": iso(from), "t": iso(to), "s": step }))
+            .graphql_as(
+                &admin,
+                history,
+                json!({ "f": iso(from), "t": iso(to), "s": step }),
+            )
             .await;
         assert_eq!(r.error_code(), "BAD_USER_INPUT", "{from} {to} {step}");
     }
@@ -170,7 +186,10 @@ async fn the_subscription_sends_the_cluster_view_on_every_transport() {
 async fn two_instances_on_one_redis_both_appear_in_the_cluster_view() {
     let (_redis, a, b) = two_instances().await;
     let admin = a.admin_token().await;
-    let (ida, idb) = (a.state.instance_id.to_string(), b.state.instance_id.to_string());
+    let (ida, idb) = (
+        a.state.instance_id.to_string(),
+        b.state.instance_id.to_string(),
+    );
     assert_ne!(ida, idb);
     let m = until(&a, &admin, json!({}), |m| {
         m["instances"].as_array().is_some_and(|l| l.len() == 2)
@@ -231,12 +250,18 @@ async fn history_rows_are_written_once_a_minute_of_the_injected_clock() {
         })
     };
     let r = app.graphql_as(&admin, history, vars(60)).await;
-    let points = r.data()["systemMetricsHistory"].as_array().expect("points").clone();
+    let points = r.data()["systemMetricsHistory"]
+        .as_array()
+        .expect("points")
+        .clone();
     assert_eq!(points.len(), 3, "{points:?}");
     let id = app.state.instance_id.to_string();
     assert!(points.iter().all(|p| p["instance"] == id.as_str()));
     assert_eq!(crate::helpers::time(&points[0]["at"]), start);
     // Coarser steps thin the points: 10:00:30, 10:01:30 and 10:02:30 in 5-minute buckets.
     let r = app.graphql_as(&admin, history, vars(300)).await;
-    assert_eq!(r.data()["systemMetricsHistory"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        r.data()["systemMetricsHistory"].as_array().map(Vec::len),
+        Some(1)
+    );
 }

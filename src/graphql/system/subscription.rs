@@ -20,7 +20,10 @@ impl SystemSubscription {
     async fn system_metrics(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Milliseconds between messages, 500 to 3,600,000.", default = 5000)]
+        #[graphql(
+            desc = "Milliseconds between messages, 500 to 3,600,000.",
+            default = 5000
+        )]
         interval_ms: i32,
     ) -> Result<impl Stream<Item = SystemMetrics>> {
         let period = metrics::check_subscription(ctx.caller()?, interval_ms)?;

@@ -82,7 +82,10 @@ impl Operation {
             Ok(document) => {
                 let kind = selected_kind(&document, request.operation_name.as_deref());
                 if name.is_none() && document.operations.iter().count() == 1 {
-                    name = document.operations.iter().find_map(|(n, _)| n.map(|n| n.to_string()));
+                    name = document
+                        .operations
+                        .iter()
+                        .find_map(|(n, _)| n.map(|n| n.to_string()));
                 }
                 let mut request = request.data(Guarded);
                 request.set_parsed_query(document);
