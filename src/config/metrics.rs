@@ -95,3 +95,41 @@ impl MetricsConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::MapEnv;
+
+    fn env(pairs: &[(&str, &str)]) -> MapEnv {
+        MapEnv(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn malformed_metrics_settings_fail_naming_their_variable() {
+        for (name, value) in [
+            ("SF_ALERT_RULES", "[{\"name\":\"x\"}]"),
+            ("SF_ALERT_RULES", "not json"),
+            ("SF_METRICS_INTERVAL_MS", "50"),
+            ("SF_METRICS_OPERATIONS", "ok,bad name"),
+            ("SF_ALERT_WEBHOOK_URL", "ftp://example"),
+        ] {
+            let err = MetricsConfig::from_source(&env(&[(name, value)]))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(name), "{name}={value}: {err}");
+        }
+        let defaults = MetricsConfig::from_source(&env(&[])).expect("defaults");
+        assert_eq!(defaults.interval, Duration::from_secs(1));
+        assert_eq!(defaults.rules, default_rules());
+        let custom = MetricsConfig::from_source(&env(&[("SF_ALERT_RULES", "[]")])).expect("ok");
+        assert!(custom.rules.is_empty());
+    }
+}
