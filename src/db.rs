@@ -123,6 +123,7 @@ async fn connect_one(
     db.set_metric_callback(move |info| {
         metrics.sql_statements.inc();
         metrics.sql_duration.observe(info.elapsed.as_secs_f64());
+        metrics.sql_latency.record(info.elapsed);
         if info.failed {
             metrics.sql_failed_statements.inc();
         }

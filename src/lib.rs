@@ -18,3 +18,6 @@ pub mod simulator;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+
+/// The server's version, as reported in metrics (`sf_build_info`) and `systemMetrics`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -113,6 +113,11 @@ impl Application {
         // The subscription hub's bus receivers, one per topic, taken before the server
         // accepts its first subscription; at shutdown its subscriptions complete.
         background.extend(state.hub.start(&state.events, &shutdown.subscribe()));
+        // One metrics collector per instance (snapshots, history, alert rules).
+        background.push(crate::telemetry::collector::start(
+            state.clone(),
+            shutdown.subscribe(),
+        ));
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
                 state.clone(),

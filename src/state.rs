@@ -37,6 +37,8 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// When the instance started.
     pub started_at: Instant,
+    /// The latest metric snapshots of this instance and the others (the collector's).
+    pub monitor: Arc<crate::telemetry::monitor::Monitor>,
 }
 
 impl AppState {
@@ -55,7 +57,14 @@ impl AppState {
         let events = Arc::new(EventBus::new(metrics.clone()));
         let auth = Authenticator::new(&config.auth);
         auth.set_events(events.clone());
+        let instance_id: Arc<str> = instance_id().into();
+        let monitor = crate::telemetry::monitor::Monitor::new(
+            instance_id.clone(),
+            config.metrics.interval,
+            config.metrics.clock.now(),
+        );
         Ok(Self {
+            monitor,
             events,
             auth: Arc::new(auth),
             redis,
@@ -73,13 +82,19 @@ impl AppState {
             config: Arc::new(config),
             db,
             metrics,
-            instance_id: instance_id().into(),
+            instance_id,
             started_at: Instant::now(),
         })
     }
 }
 
+/// `host-pid`; a second state in one process (tests running two instances) gets `host-pid-2`,
+/// so instances sharing a bus tell each other apart.
 fn instance_id() -> String {
+    static BUILT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
-    format!("{host}-{}", std::process::id())
+    match BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => format!("{host}-{}", std::process::id()),
+        n => format!("{host}-{}-{}", std::process::id(), n + 1),
+    }
 }

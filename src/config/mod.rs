@@ -3,6 +3,7 @@
 //! A malformed variable fails start-up with its name; secrets are wrapped so they never print.
 
 mod env;
+mod metrics;
 mod sockets;
 
 use std::{net::SocketAddr, time::Duration};
@@ -13,6 +14,7 @@ use secrecy::SecretString;
 use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
+pub use metrics::MetricsConfig;
 pub use sockets::SocketConfig;
 
 /// The whole configuration, one struct per concern.
@@ -27,6 +29,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub rate_limit: RateLimitConfig,
     pub sockets: SocketConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// The development-only JWT secret; production refuses to start with it.
@@ -362,6 +365,7 @@ impl Config {
                 login_user: env.parse_or("SF_RATE_LIMIT_LOGIN_USER", quota(10, 60, 10))?,
             },
             sockets: SocketConfig::from_source(env)?,
+            metrics: MetricsConfig::from_source(env)?,
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
                 json: match env.get("SF_LOG_FORMAT").as_deref() {

@@ -36,17 +36,20 @@ pub enum Topic {
     Production,
     /// Maintenance orders moving.
     Maintenance,
+    /// Each instance's metric snapshots (the collector's, once a tick).
+    Metrics,
 }
 
 impl Topic {
     /// Every topic, in channel order.
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 7] = [
         Topic::Readings,
         Topic::Auth,
         Topic::Equipment,
         Topic::Alarms,
         Topic::Production,
         Topic::Maintenance,
+        Topic::Metrics,
     ];
 
     /// The topic's name in Redis channels and metrics.
@@ -58,6 +61,7 @@ impl Topic {
             Self::Alarms => "alarms",
             Self::Production => "production",
             Self::Maintenance => "maintenance",
+            Self::Metrics => "metrics",
         }
     }
 
@@ -69,6 +73,7 @@ impl Topic {
             Self::Alarms => 3,
             Self::Production => 4,
             Self::Maintenance => 5,
+            Self::Metrics => 6,
         }
     }
 
@@ -243,6 +248,8 @@ pub enum Event {
     OrderProgress(OrderProgress),
     /// A maintenance order changed.
     Maintenance(MaintenanceChange),
+    /// One instance's metric snapshot of one tick.
+    Metrics(Box<crate::telemetry::snapshot::Snapshot>),
 }
 
 impl Event {
@@ -255,6 +262,7 @@ impl Event {
             Self::Alarm(_) | Self::AlarmCounts(_) => Topic::Alarms,
             Self::OrderProgress(_) => Topic::Production,
             Self::Maintenance(_) => Topic::Maintenance,
+            Self::Metrics(_) => Topic::Metrics,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod prefetch;
 pub mod production;
 pub mod ratelimit;
 pub mod root;
+pub mod system;
 pub mod telemetry;
 pub mod transport;
 

@@ -21,6 +21,7 @@ use super::{
         mutation::ProductionMutation, orders::ProductionOrderMutation, query::ProductionQuery,
         subscription::ProductionSubscription,
     },
+    system::{query::SystemQuery, subscription::SystemSubscription},
     telemetry::{
         mutation::TelemetryMutation, query::TelemetryQuery, subscription::TelemetrySubscription,
     },
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     AlarmQuery,
     ProductionQuery,
     MaintenanceQuery,
+    SystemQuery,
 );
 
 /// Every mutation field.
@@ -60,4 +62,5 @@ pub struct SubscriptionRoot(
     AlarmSubscription,
     ProductionSubscription,
     MaintenanceSubscription,
+    SystemSubscription,
 );

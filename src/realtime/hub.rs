@@ -131,7 +131,7 @@ impl Hub {
             }
             Topic::Production => self.production.close_all(),
             Topic::Maintenance => self.maintenance.close_all(),
-            Topic::Auth => {}
+            Topic::Auth | Topic::Metrics => {}
         }
     }
 
@@ -171,7 +171,7 @@ impl Hub {
                     i.allows(change.place.workshop_id)
                 });
             }
-            Event::Revoked(_) => {}
+            Event::Revoked(_) | Event::Metrics(_) => {}
         }
     }
 

@@ -12,6 +12,7 @@ pub mod equipment_status;
 pub mod line;
 pub mod live;
 pub mod maintenance;
+pub mod metrics;
 pub mod page;
 pub mod product;
 pub mod production;

@@ -60,8 +60,26 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus scrape endpoint.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus scrape endpoint. With `SF_METRICS_TOKEN` set it wants `Authorization: Bearer
+/// <token>` (401 otherwise; compared in constant time).
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let expected = secrecy::ExposeSecret::expose_secret(token).as_bytes();
+        let same: bool = subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected).into();
+        if !same {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+                "a valid metrics token is required\n",
+            )
+                .into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

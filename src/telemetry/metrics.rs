@@ -83,6 +83,12 @@ pub struct Metrics {
     pub sockets: super::socket_metrics::SocketMetrics,
     /// The subscription hub: subscriptions by kind, queue drops, missed events.
     pub hub: super::hub_metrics::HubMetrics,
+    /// The collector's gauges, operation counters and build info.
+    pub system: super::system_metrics::SystemMetrics,
+    /// GraphQL operation durations of the tick in progress (the latency percentiles).
+    pub latency: super::window::Recorder,
+    /// SQL statement durations of the tick in progress.
+    pub sql_latency: super::window::Recorder,
 }
 
 impl Metrics {
@@ -184,7 +190,11 @@ impl Metrics {
         );
         let sockets = super::socket_metrics::SocketMetrics::register(&mut registry);
         let hub = super::hub_metrics::HubMetrics::register(&mut registry);
+        let system = super::system_metrics::SystemMetrics::register(&mut registry);
         Self {
+            system,
+            latency: super::window::Recorder::default(),
+            sql_latency: super::window::Recorder::default(),
             registry,
             sockets,
             hub,

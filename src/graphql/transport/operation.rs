@@ -62,6 +62,8 @@ pub struct Operation {
     /// Document, operation name and variables, kept for the audit of mutations.
     audited: Option<(String, Option<String>, Variables)>,
     established: Established,
+    /// The selected operation's name, for the metrics' `operation` label and the slow log.
+    name: Option<String>,
 }
 
 impl Operation {
@@ -75,9 +77,16 @@ impl Operation {
         request: Request,
     ) -> Self {
         let limits = &state.config.graphql.document;
+        let mut name = request.operation_name.clone();
         let (mut request, kind) = match document::parse(&request.query, limits) {
             Ok(document) => {
                 let kind = selected_kind(&document, request.operation_name.as_deref());
+                if name.is_none() && document.operations.iter().count() == 1 {
+                    name = document
+                        .operations
+                        .iter()
+                        .find_map(|(n, _)| n.map(|n| n.to_string()));
+                }
                 let mut request = request.data(Guarded);
                 request.set_parsed_query(document);
                 (request, kind)
@@ -114,6 +123,7 @@ impl Operation {
             kind,
             audited,
             established,
+            name,
         }
     }
 
@@ -147,6 +157,7 @@ pub async fn run(
 ) -> Response {
     let started = Instant::now();
     let statements = &accounting.statements;
+    let name = operation.name;
     let run = statements.scope(schema.execute(operation.request));
     let response = match tokio::time::timeout(state.config.server.request_timeout, run).await {
         Ok(response) => response,
@@ -175,10 +186,19 @@ pub async fn run(
     statements
         .scope(record_forbidden(state, origin, &response))
         .await;
+    let elapsed = started.elapsed();
     state.metrics.observe_request(
         response.errors.is_empty(),
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         statements.get(),
+    );
+    crate::telemetry::operations::finished(
+        state,
+        name.as_deref(),
+        response.errors.is_empty(),
+        elapsed,
+        statements.get(),
+        origin.caller.user_id,
     );
     response
 }
