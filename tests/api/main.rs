@@ -20,6 +20,8 @@ mod alarms;
 mod audit_txn;
 mod auth;
 mod cli;
+mod dashboard;
+mod dashboard_page;
 mod equipment_status;
 mod events;
 mod fuzz;
