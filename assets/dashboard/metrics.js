@@ -132,7 +132,13 @@ window.SF = window.SF || {};
     }
 
     unavailable(error) {
-      this.note.textContent = "— metrics unavailable: " + (error.code === "FORBIDDEN" ? "admins only" : error.message);
+      const why =
+        error.code === "FORBIDDEN"
+          ? "admins only"
+          : /Unknown field/.test(error.message)
+            ? "this server has no systemMetrics"
+            : error.message;
+      this.note.textContent = "— metrics unavailable: " + why;
       this.note.dataset.state = "unavailable";
     }
 

@@ -146,36 +146,47 @@ window.SF = window.SF || {};
 
     render() {
       const alarms = [...this.alarms.values()].sort((a, b) => Date.parse(b.startTs) - Date.parse(a.startTs));
+      // Rows are kept while their alarm is unchanged, so a new alarm only inserts its own row.
+      const rows = new Map();
       const items = alarms.slice(0, 50).map((alarm) => {
-        const item = el("li", "alarm");
-        item.id = "alarm-" + alarm.id;
-        item.dataset.alarmId = alarm.id;
-        item.dataset.severity = alarm.severity;
-        item.dataset.status = alarm.status;
-        item.dataset.acknowledged = String(alarm.acknowledged);
-        if (alarm.sensor) item.dataset.sensorId = alarm.sensor.id;
-        const where = [alarm.equipment && alarm.equipment.code, alarm.sensor && alarm.sensor.tag].filter(Boolean).join(" · ");
-        item.append(
-          el("span", "severity", alarm.severity),
-          el("span", "alarm-time num", time(alarm.startTs)),
-          el("span", "alarm-where", where || alarm.type),
-          el("span", "alarm-message", alarm.message),
-        );
-        if (alarm.acknowledged) {
-          item.appendChild(el("span", "acked", "acknowledged"));
-        } else if (this.canAcknowledge) {
-          const button = el("button", "ack", "Acknowledge");
-          button.type = "button";
-          button.addEventListener("click", () => this.acknowledge(alarm.id, button));
-          item.appendChild(button);
-        } else {
-          item.appendChild(el("span", "acked unacked", "unacknowledged"));
-        }
+        const signature = [alarm.severity, alarm.status, alarm.acknowledged, alarm.message].join("|");
+        const kept = this.rows && this.rows.get(alarm.id);
+        const item = kept && kept.signature === signature ? kept.item : this.row(alarm);
+        rows.set(alarm.id, { item, signature });
         return item;
       });
+      this.rows = rows;
       this.list.replaceChildren(...items);
       this.count.textContent = String(alarms.length);
       this.empty.hidden = alarms.length > 0;
+    }
+
+    row(alarm) {
+      const item = el("li", "alarm");
+      item.id = "alarm-" + alarm.id;
+      item.dataset.alarmId = alarm.id;
+      item.dataset.severity = alarm.severity;
+      item.dataset.status = alarm.status;
+      item.dataset.acknowledged = String(alarm.acknowledged);
+      if (alarm.sensor) item.dataset.sensorId = alarm.sensor.id;
+      const where = [alarm.equipment && alarm.equipment.code, alarm.sensor && alarm.sensor.tag].filter(Boolean).join(" · ");
+      item.append(
+        el("span", "severity", alarm.severity),
+        el("span", "alarm-time num", time(alarm.startTs)),
+        el("span", "alarm-where", where || alarm.type),
+        el("span", "alarm-message", alarm.message),
+      );
+      if (alarm.acknowledged) {
+        item.appendChild(el("span", "acked", "acknowledged"));
+      } else if (this.canAcknowledge) {
+        const button = el("button", "ack", "Acknowledge");
+        button.type = "button";
+        button.addEventListener("click", () => this.acknowledge(alarm.id, button));
+        item.appendChild(button);
+      } else {
+        item.appendChild(el("span", "acked unacked", "unacknowledged"));
+      }
+      return item;
     }
   }
 

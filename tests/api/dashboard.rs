@@ -73,6 +73,7 @@ impl Chromium {
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ])
             .launch_timeout(Duration::from_secs(30))
+            .request_timeout(Duration::from_secs(10))
             .build()
             .expect("browser config");
         let (browser, mut handler) = Browser::launch(config).await.expect("launch Chromium");
@@ -113,13 +114,16 @@ impl Drop for Chromium {
     }
 }
 
-/// Runs `expression` in the page and returns its value.
+/// Runs `expression` in the page and returns its value (through JSON, so that `null` and
+/// `undefined` arrive as `null` rather than as no value at all).
 async fn eval<T: DeserializeOwned>(page: &Page, expression: &str) -> T {
-    page.evaluate(expression)
+    let json: String = page
+        .evaluate(format!("JSON.stringify(({expression}) ?? null)"))
         .await
         .unwrap_or_else(|e| panic!("evaluating {expression}: {e}"))
         .into_value()
-        .unwrap_or_else(|e| panic!("the value of {expression}: {e}"))
+        .unwrap_or_else(|e| panic!("the value of {expression}: {e}"));
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("the value of {expression}: {e}"))
 }
 
 /// Polls `expression` until it is truthy; returns its value, or fails naming `what`.
@@ -423,17 +427,20 @@ async fn the_dashboard_logs_in_shows_live_readings_and_acknowledges_a_raised_ala
         (0, "unacknowledged"),
         "viewers cannot acknowledge"
     );
-    let band: String = eval(
+    // The reading itself arrives on its own stream: the card turns critical when it does.
+    wait_for(
         &page,
+        "the sensor's card in the critical band",
         &format!(
-            "document.querySelector('.sensor[data-sensor-id=\"{}\"]').dataset.band",
+            "document.querySelector('.sensor[data-sensor-id=\"{}\"]').dataset.band === 'critical'",
             plant.sensor
         ),
     )
     .await;
-    assert_eq!(band, "critical");
 
-    // Acknowledge through the button; the list shows it, and so does the API.
+    // Acknowledge through the button; the list shows it, and so does the API. (Input goes to
+    // the tab in front: the viewer's tab opened last.)
+    page.bring_to_front().await.expect("admin tab to the front");
     page.find_element(format!("#alarm-{id} button.ack"))
         .await
         .expect("acknowledge button")
