@@ -177,7 +177,10 @@ window.SF = window.SF || {};
       ctx.textAlign = "center";
       ctx.textBaseline = "alphabetic";
       const minutes = Math.round(this.options.windowMs / 60000);
-      for (let m = minutes; m >= 0; m -= Math.max(1, Math.round(minutes / 5))) {
+      // About one label per 60 px: a narrow chart labels every 5 minutes, a wide one every 2.
+      const every = Math.max(1, Math.ceil(minutes / Math.max(1, Math.floor((right - left) / 60))));
+      const labelStep = every <= 2 ? 2 : every <= 5 ? 5 : every;
+      for (let m = minutes; m >= 0; m -= labelStep) {
         ctx.fillText(m === 0 ? "now" : "−" + m + "m", x(now - m * 60000), height - 4);
       }
 

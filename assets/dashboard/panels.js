@@ -61,7 +61,9 @@ window.SF = window.SF || {};
             tile.id = "tile-" + machine.id;
             tile.dataset.equipmentId = machine.id;
             tile.title = machine.name;
-            tile.append(el("span", "tile-code", machine.code), el("span", "tile-status"));
+            // The line is the row's label: the tile needs only the rest of the code.
+            const short = machine.code.startsWith(line.code + "-") ? machine.code.slice(line.code.length + 1) : machine.code;
+            tile.append(el("span", "tile-code", short), el("span", "tile-status"));
             tile.addEventListener("click", () => this.onPick(machine.id));
             tiles.appendChild(tile);
             this.tiles.set(machine.id, tile);
