@@ -12,7 +12,7 @@ window.SF = window.SF || {};
     "poolInUse poolIdle poolWaiting cacheHitRatio wsConnections subscriptions droppedMessages " +
     "ingestReadingsPerS jobQueueDepth jobFailures";
   const SUBSCRIPTION =
-    "subscription($ms: Int) { systemMetrics(intervalMs: $ms) { " + FIELDS + " instances { " + FIELDS + " } } }";
+    "subscription { systemMetrics(intervalMs: 1000) { " + FIELDS + " instances { " + FIELDS + " } } }";
   const HISTORY =
     "query($from: DateTime!, $to: DateTime!, $instance: String) { systemMetricsHistory(" +
     "from: $from, to: $to, instance: $instance, stepS: 60) { instance at metrics { " + FIELDS + " } } }";
@@ -125,7 +125,7 @@ window.SF = window.SF || {};
       this.loadHistory(this.selected);
       this.stop = this.live.subscribe(
         SUBSCRIPTION,
-        { ms: 1000 },
+        {},
         (data) => this.receive(data.systemMetrics),
         (error) => this.unavailable(error),
       );
