@@ -274,6 +274,8 @@ pub fn router(state: AppState) -> Router {
     if config.server.graphiql {
         graphql_routes = graphql_routes.merge(graphql::graphiql::routes());
     }
+    // The wall screen: a static page; everything it shows comes through the API's own auth.
+    graphql_routes = graphql_routes.merge(crate::dashboard::routes(config.auth.dev_admin_fallback));
     let graphql_routes = graphql_routes
         .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))
         .with_state(http);

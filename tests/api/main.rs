@@ -21,6 +21,8 @@ mod alerts;
 mod audit_txn;
 mod auth;
 mod cli;
+mod dashboard;
+mod dashboard_page;
 mod equipment_status;
 mod events;
 mod fuzz;
