@@ -336,6 +336,34 @@ async fn the_dashboard_logs_in_shows_live_readings_and_acknowledges_a_raised_ala
         "the token is kept in sessionStorage"
     );
 
+    // The metrics panel moves: a systemMetrics snapshot lands, then a later one replaces it.
+    let first_at = wait_for(
+        &page,
+        "a first metrics snapshot",
+        "document.getElementById('last-update').dataset.at",
+    )
+    .await;
+    let first_at = first_at.as_str().expect("data-at").to_owned();
+    wait_for(
+        &page,
+        "a later metrics snapshot",
+        &format!(
+            "(document.getElementById('last-update').dataset.at || '{first_at}') !== '{first_at}'"
+        ),
+    )
+    .await;
+    let (state, requests): (String, String) = eval(
+        &page,
+        "[document.getElementById('metrics-note').dataset.state, \
+         document.getElementById('metric-requestsPerS').dataset.value]",
+    )
+    .await;
+    assert_eq!(state, "live", "the metrics note says live");
+    assert!(
+        requests.parse::<f64>().is_ok_and(|r| r >= 0.0),
+        "requests/s is a number: {requests:?}"
+    );
+
     // Pick the machine by its tile; its sensors appear with the thresholds we set.
     let tile = format!("#tile-{}", plant.machine);
     wait_for(
