@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use lettre::message::Mailbox;
 use secrecy::SecretString;
 
 use super::{EnvSource, EnvSourceExt as _};
@@ -35,9 +36,71 @@ pub struct MetricsConfig {
     pub webhook_retries: u32,
     /// `SF_ALERT_WEBHOOK_BACKOFF_MS`: the first retry's delay; each next one doubles it.
     pub webhook_backoff: Duration,
+    /// `SF_SMTP_URL`, `SF_SMTP_FROM`, `SF_SMTP_TO`: alert e-mail (unset: none).
+    pub smtp: Option<SmtpConfig>,
     /// What the collector reads the wall time from (tests inject a manual clock so the
     /// once-a-minute history rows need not wait a minute).
     pub clock: Arc<dyn Clock>,
+}
+
+/// Where alert e-mail goes. Retries and back-off are the webhook's
+/// (`SF_ALERT_WEBHOOK_RETRIES`, `SF_ALERT_WEBHOOK_BACKOFF_MS`).
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// `smtp://[user:password@]host[:port][?tls=required]` (STARTTLS), `smtps://…` (TLS), or
+    /// `smtp://host:25` (plain, a relay on the plant network). Secret: it may hold a password.
+    pub url: SecretString,
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+}
+
+/// Most recipients of one alert e-mail.
+const MAX_SMTP_RECIPIENTS: usize = 50;
+
+impl SmtpConfig {
+    fn from_source(env: &dyn EnvSource) -> anyhow::Result<Option<Self>> {
+        let Some(url) = env.get("SF_SMTP_URL") else {
+            for name in ["SF_SMTP_FROM", "SF_SMTP_TO"] {
+                if env.get(name).is_some() {
+                    anyhow::bail!("{name} is set without SF_SMTP_URL");
+                }
+            }
+            return Ok(None);
+        };
+        // The URL is checked by the transport that will use it (its error never echoes the URL:
+        // it may hold a password).
+        if lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err() {
+            anyhow::bail!(
+                "SF_SMTP_URL is not an SMTP URL (smtp://host:port, smtp://user:password@host:587?tls=required, smtps://host)"
+            );
+        }
+        let from = env
+            .get("SF_SMTP_FROM")
+            .ok_or_else(|| anyhow::anyhow!("SF_SMTP_URL is set: SF_SMTP_FROM is required"))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("SF_SMTP_FROM: `{from}` is not an address ({e})"))?;
+        let to = env
+            .get("SF_SMTP_TO")
+            .ok_or_else(|| anyhow::anyhow!("SF_SMTP_URL is set: SF_SMTP_TO is required"))?;
+        let to = to
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<Mailbox>()
+                    .map_err(|e| anyhow::anyhow!("SF_SMTP_TO: `{a}` is not an address ({e})"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if to.is_empty() || to.len() > MAX_SMTP_RECIPIENTS {
+            anyhow::bail!("SF_SMTP_TO: 1 to {MAX_SMTP_RECIPIENTS} comma-separated addresses");
+        }
+        Ok(Some(Self {
+            url: SecretString::from(url),
+            from,
+            to,
+        }))
+    }
 }
 
 impl MetricsConfig {
@@ -91,6 +154,7 @@ impl MetricsConfig {
             webhook_backoff: Duration::from_millis(
                 env.parse_or("SF_ALERT_WEBHOOK_BACKOFF_MS", 1_000)?,
             ),
+            smtp: SmtpConfig::from_source(env)?,
             clock: Arc::new(SystemClock),
         })
     }
@@ -131,5 +195,51 @@ mod tests {
         assert_eq!(defaults.rules, default_rules());
         let custom = MetricsConfig::from_source(&env(&[("SF_ALERT_RULES", "[]")])).expect("ok");
         assert!(custom.rules.is_empty());
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_at_start_without_echoing_the_url() {
+        let ok = [
+            (
+                "SF_SMTP_URL",
+                "smtp://alerts:s3cret-pw@mail.plant.local:587?tls=required",
+            ),
+            ("SF_SMTP_FROM", "Smart Factory <alerts@plant.local>"),
+            ("SF_SMTP_TO", "ops@plant.local, shift-lead@plant.local"),
+        ];
+        let smtp = MetricsConfig::from_source(&env(&ok))
+            .expect("valid")
+            .smtp
+            .expect("configured");
+        assert_eq!(smtp.to.len(), 2);
+        assert_eq!(smtp.from.email.to_string(), "alerts@plant.local");
+        for (name, value, says) in [
+            ("SF_SMTP_URL", "http://mail.plant.local", "SF_SMTP_URL"),
+            ("SF_SMTP_FROM", "not an address", "SF_SMTP_FROM"),
+            ("SF_SMTP_TO", "ops@plant.local, nope", "SF_SMTP_TO"),
+            ("SF_SMTP_TO", " , ", "SF_SMTP_TO"),
+        ] {
+            let mut pairs = ok.to_vec();
+            pairs.retain(|(n, _)| *n != name);
+            pairs.push((name, value));
+            let err = MetricsConfig::from_source(&env(&pairs))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(says), "{name}={value}: {err}");
+            assert!(
+                !err.contains("s3cret-pw"),
+                "the password is never echoed: {err}"
+            );
+        }
+        let err = MetricsConfig::from_source(&env(&ok[..2])).expect_err("no recipients");
+        assert!(err.to_string().contains("SF_SMTP_TO"), "{err}");
+        let err = MetricsConfig::from_source(&env(&ok[1..])).expect_err("no URL");
+        assert!(err.to_string().contains("SF_SMTP_URL"), "{err}");
+        assert!(
+            MetricsConfig::from_source(&env(&[]))
+                .expect("defaults")
+                .smtp
+                .is_none()
+        );
     }
 }

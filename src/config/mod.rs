@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
-pub use metrics::MetricsConfig;
+pub use metrics::{MetricsConfig, SmtpConfig};
 pub use sockets::SocketConfig;
 
 /// The whole configuration, one struct per concern.

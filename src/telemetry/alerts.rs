@@ -1,6 +1,7 @@
 //! Alert rules: a metric of the instance's snapshot compared with a threshold; a rule that
-//! holds for its `forS` fires (a `SYSTEM` alarm opens and the webhook is told), and clears
-//! when it has not held for as long.
+//! holds for its `forS` fires (logged, counted, and sent to the webhook and by e-mail when
+//! those are configured), and clears when it has not held for as long. (A `SYSTEM` alarm in
+//! `alarms` is not opened yet: alarms belong to a machine today.)
 
 use std::sync::Arc;
 
@@ -182,6 +183,7 @@ struct RuleState {
 pub struct Engine {
     rules: Vec<(AlertRule, RuleState)>,
     notifier: Option<Arc<super::webhook::Notifier>>,
+    mailer: Option<Arc<super::email::Mailer>>,
 }
 
 /// A rule that changed state on a tick.
@@ -208,6 +210,7 @@ impl Engine {
                 .map(|r| (r.clone(), RuleState::default()))
                 .collect(),
             notifier: super::webhook::Notifier::new(config, state.metrics.clone()).map(Arc::new),
+            mailer: super::email::Mailer::new(config, state.metrics.clone()).map(Arc::new),
         }
     }
 
@@ -224,6 +227,9 @@ impl Engine {
             }
             if let Some(notifier) = &self.notifier {
                 notifier.send(&transition);
+            }
+            if let Some(mailer) = &self.mailer {
+                mailer.send(&transition);
             }
         }
     }
@@ -276,6 +282,7 @@ mod tests {
                 .map(|r| (r, RuleState::default()))
                 .collect(),
             notifier: None,
+            mailer: None,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod clock;
 pub mod collector;
+pub mod email;
 pub mod health;
 pub mod hub_metrics;
 pub mod logging;

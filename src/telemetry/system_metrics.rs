@@ -58,6 +58,9 @@ pub struct SystemMetrics {
     /// Alert notifications sent, and attempts that failed.
     pub notifications: Counter,
     pub notification_failures: Counter,
+    /// Alert e-mails sent, and attempts that failed.
+    pub emails: Counter,
+    pub email_failures: Counter,
     /// Alert rules firing now.
     pub alerts_firing: Gauge,
 }
@@ -145,6 +148,16 @@ impl SystemMetrics {
             "alert_notification_failures",
             "Alert webhook attempts that failed (each retry counts)",
             m.notification_failures.clone(),
+        );
+        registry.register(
+            "alert_emails",
+            "Alert e-mails accepted by the SMTP server",
+            m.emails.clone(),
+        );
+        registry.register(
+            "alert_email_failures",
+            "Alert e-mail attempts that failed (each retry counts)",
+            m.email_failures.clone(),
         );
         registry.register(
             "alerts_firing",

@@ -1,5 +1,6 @@
 //! Alert rules end to end: a rule with a tiny threshold fires and clears, the webhook
-//! receives correctly signed notifications, and a failing receiver gets retries.
+//! receives correctly signed notifications, a failing receiver gets retries, and the same
+//! transitions go by e-mail to a local SMTP sink.
 
 use std::{sync::Arc, time::Duration};
 
@@ -143,4 +144,137 @@ async fn a_failing_receiver_gets_retries_of_the_same_signed_body() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(failures.get(), 2);
+}
+
+/// One message the SMTP sink accepted: its envelope recipients and its text.
+type Mail = (Vec<String>, String);
+
+/// A minimal SMTP server on 127.0.0.1:0 that answers `451` to the first `failures` MAIL
+/// commands and hands every accepted message on.
+async fn smtp_sink(failures: usize) -> (String, mpsc::UnboundedReceiver<Mail>) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    let (tx, rx) = mpsc::unbounded_channel::<Mail>();
+    let left = Arc::new(Mutex::new(failures));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("smtp://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (tx, left) = (tx.clone(), left.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                let (mut rcpt, mut data, mut in_data) = (Vec::new(), String::new(), false);
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            let _ = tx.send((std::mem::take(&mut rcpt), std::mem::take(&mut data)));
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "MAIL" => {
+                            let mut left = left.lock().await;
+                            if *left > 0 {
+                                *left -= 1;
+                                b"451 try again later\r\n"
+                            } else {
+                                b"250 ok\r\n"
+                            }
+                        }
+                        "RCPT" => {
+                            rcpt.push(line.get(8..).unwrap_or("").trim().to_owned());
+                            b"250 ok\r\n"
+                        }
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_firing_rule_is_mailed_to_every_recipient_and_a_refusing_server_gets_retries() {
+    let (url, mut rx) = smtp_sink(1).await;
+    let app = TestApp::spawn_with(Some(SMALL), move |c| {
+        c.metrics.interval = Duration::from_millis(100);
+        c.metrics.window = Duration::from_secs(1);
+        c.metrics.rules = vec![AlertRule {
+            name: "any_latency".into(),
+            metric: AlertMetric::LatencyP95Ms,
+            comparison: Comparison::Above,
+            threshold: 0.0,
+            for_s: 0.0,
+            severity: 4,
+        }];
+        c.metrics.webhook_retries = 2;
+        c.metrics.webhook_backoff = Duration::from_millis(50);
+        c.metrics.smtp = Some(smart_factory::config::SmtpConfig {
+            url: url.into(),
+            from: "Smart Factory <alerts@plant.test>".parse().expect("from"),
+            to: vec![
+                "ops@plant.test".parse().expect("to"),
+                "lead@plant.test".parse().expect("to"),
+            ],
+        });
+    })
+    .await;
+    let admin = app.admin_token().await;
+    app.graphql_as(
+        &admin,
+        "{ workshops(first: 1) { nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let (rcpt, text) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("an e-mail in time")
+        .expect("the sink runs");
+    // Unfold long header lines (RFC 5322 folding: a line break before whitespace).
+    let text = text.replace("\n ", " ").replace("\n\t", " ");
+    assert_eq!(rcpt, ["<ops@plant.test>", "<lead@plant.test>"], "{text}");
+    assert!(
+        text.contains("Subject: [smart-factory] firing: any_latency on"),
+        "{text}"
+    );
+    assert!(text.contains("alerts@plant.test"), "{text}");
+    assert!(text.contains("Alert rule any_latency is firing"), "{text}");
+    // The sink hands the message on before it answers 250: wait for the sender to count it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.state.metrics.system.emails.get() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never counted as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.state.metrics.system.email_failures.get(),
+        1,
+        "the refused first attempt is counted and retried"
+    );
 }
