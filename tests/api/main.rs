@@ -20,6 +20,7 @@ mod alarms;
 mod alerts;
 mod audit_txn;
 mod auth;
+mod cache;
 mod cli;
 mod dashboard;
 mod dashboard_page;
