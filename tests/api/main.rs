@@ -21,6 +21,7 @@ mod alerts;
 mod audit_txn;
 mod auth;
 mod cache;
+mod cache_codec;
 mod cli;
 mod dashboard;
 mod dashboard_page;
