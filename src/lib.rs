@@ -2,6 +2,7 @@
 //! maintenance behind one GraphQL API. See `docs/architecture.md` for the map.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

@@ -182,6 +182,7 @@ async fn operations(
         if let Err(err) = equipment_status::commit(
             db,
             &state.events,
+            &state.cache,
             &Audit::internal(),
             &WorkshopScope::All,
             machine.id,

@@ -110,6 +110,8 @@ impl Application {
             state.sockets.clone(),
             shutdown.subscribe(),
         ));
+        // The cache follows invalidations and readings from every instance.
+        background.push(state.cache.start(&state.events, shutdown.subscribe()));
         // The subscription hub's bus receivers, one per topic, taken before the server
         // accepts its first subscription; at shutdown its subscriptions complete.
         background.extend(state.hub.start(&state.events, &shutdown.subscribe()));

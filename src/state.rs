@@ -22,6 +22,8 @@ pub struct AppState {
     pub redis: Option<fred::clients::Pool>,
     /// The factory event bus (across instances when Redis is there).
     pub events: Arc<EventBus>,
+    /// The two-level cache behind the loaders (L2 in Redis when there is one).
+    pub cache: crate::cache::Cache,
     /// Rate limits (in Redis when there is one).
     pub limiter: Arc<RateLimiter>,
     /// Readings partitions this instance has ensured.
@@ -55,6 +57,12 @@ impl AppState {
             metrics.clone(),
         );
         let events = Arc::new(EventBus::new(metrics.clone()));
+        let cache = crate::cache::Cache::new(
+            &config.cache,
+            redis.clone().map(|pool| (pool, &config.redis)),
+            events.clone(),
+            metrics.clone(),
+        );
         let auth = Authenticator::new(&config.auth);
         auth.set_events(events.clone());
         let instance_id: Arc<str> = instance_id().into();
@@ -66,6 +74,7 @@ impl AppState {
         Ok(Self {
             monitor,
             events,
+            cache,
             auth: Arc::new(auth),
             redis,
             limiter: Arc::new(limiter),

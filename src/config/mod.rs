@@ -2,6 +2,7 @@
 //!
 //! A malformed variable fails start-up with its name; secrets are wrapped so they never print.
 
+mod cache;
 mod env;
 mod metrics;
 mod sockets;
@@ -13,6 +14,7 @@ use secrecy::SecretString;
 
 use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
+pub use cache::{CacheConfig, TierConfig};
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
 pub use metrics::{MetricsConfig, SmtpConfig};
 pub use sockets::SocketConfig;
@@ -30,6 +32,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub sockets: SocketConfig,
     pub metrics: MetricsConfig,
+    pub cache: CacheConfig,
 }
 
 /// The development-only JWT secret; production refuses to start with it.
@@ -366,6 +369,7 @@ impl Config {
             },
             sockets: SocketConfig::from_source(env)?,
             metrics: MetricsConfig::from_source(env)?,
+            cache: CacheConfig::from_source(env)?,
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
                 json: match env.get("SF_LOG_FORMAT").as_deref() {

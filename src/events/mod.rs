@@ -38,11 +38,13 @@ pub enum Topic {
     Maintenance,
     /// Each instance's metric snapshots (the collector's, once a tick).
     Metrics,
+    /// Cache entries every instance must drop from process memory.
+    Cache,
 }
 
 impl Topic {
     /// Every topic, in channel order.
-    pub const ALL: [Topic; 7] = [
+    pub const ALL: [Topic; 8] = [
         Topic::Readings,
         Topic::Auth,
         Topic::Equipment,
@@ -50,6 +52,7 @@ impl Topic {
         Topic::Production,
         Topic::Maintenance,
         Topic::Metrics,
+        Topic::Cache,
     ];
 
     /// The topic's name in Redis channels and metrics.
@@ -62,6 +65,7 @@ impl Topic {
             Self::Production => "production",
             Self::Maintenance => "maintenance",
             Self::Metrics => "metrics",
+            Self::Cache => "cache",
         }
     }
 
@@ -74,6 +78,7 @@ impl Topic {
             Self::Production => 4,
             Self::Maintenance => 5,
             Self::Metrics => 6,
+            Self::Cache => 7,
         }
     }
 
@@ -250,6 +255,8 @@ pub enum Event {
     Maintenance(MaintenanceChange),
     /// One instance's metric snapshot of one tick.
     Metrics(Box<crate::telemetry::snapshot::Snapshot>),
+    /// Cache tags a committed write dirtied (`all`: everything), for every instance's L1.
+    CacheInvalidated { tags: Vec<String>, all: bool },
 }
 
 impl Event {
@@ -263,6 +270,7 @@ impl Event {
             Self::OrderProgress(_) => Topic::Production,
             Self::Maintenance(_) => Topic::Maintenance,
             Self::Metrics(_) => Topic::Metrics,
+            Self::CacheInvalidated { .. } => Topic::Cache,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod alarm;
 pub mod auth;
+pub mod cache;
 pub mod connection;
 pub mod context;
 pub mod enums;

@@ -9,6 +9,7 @@ use super::{
         query::AuthQuery,
         users::{UserMutation, UserQuery},
     },
+    cache::{mutation::CacheMutation, query::CacheQuery},
     maintenance::{
         mutation::MaintenanceMutation, query::MaintenanceQuery,
         subscription::MaintenanceSubscription,
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     ProductionQuery,
     MaintenanceQuery,
     SystemQuery,
+    CacheQuery,
 );
 
 /// Every mutation field.
@@ -52,6 +54,7 @@ pub struct MutationRoot(
     StatusMutation,
     ProductionOrderMutation,
     MaintenanceMutation,
+    CacheMutation,
 );
 
 /// Every subscription field.

@@ -131,7 +131,7 @@ impl Hub {
             }
             Topic::Production => self.production.close_all(),
             Topic::Maintenance => self.maintenance.close_all(),
-            Topic::Auth | Topic::Metrics => {}
+            Topic::Auth | Topic::Metrics | Topic::Cache => {}
         }
     }
 
@@ -171,7 +171,7 @@ impl Hub {
                     i.allows(change.place.workshop_id)
                 });
             }
-            Event::Revoked(_) | Event::Metrics(_) => {}
+            Event::Revoked(_) | Event::Metrics(_) | Event::CacheInvalidated { .. } => {}
         }
     }
 

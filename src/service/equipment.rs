@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
+    cache::Tag,
     error::{AppError, AppResult, DbResultExt},
 };
 
@@ -208,6 +209,7 @@ pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     input: NewEquipment,
 ) -> AppResult<equipment::Model> {
     caller.require(Role::Engineer)?;
@@ -256,6 +258,7 @@ pub async fn create(
     .on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::equipment_row(&model)).await;
     Ok(model)
 }
 
@@ -264,6 +267,7 @@ pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
     patch: EquipmentPatch,
 ) -> AppResult<equipment::Model> {
@@ -328,6 +332,7 @@ pub async fn update(
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::equipment_row(&model)).await;
     Ok(model)
 }
 
@@ -337,11 +342,12 @@ pub async fn delete(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
-    get(&txn, caller, id).await?;
+    let current = get(&txn, caller, id).await?;
     // `bottleneck_equipment_id` has no foreign key (lines and equipment refer to each other).
     line::Entity::update_many()
         .col_expr(
@@ -357,5 +363,15 @@ pub async fn delete(
         .on_delete("the equipment still has sensors, work orders or maintenance orders")?;
     audit.write(&txn, id).await?;
     txn.commit().await?;
+    // The machine, its line's list, and the line whose bottleneck it may have been.
+    let [row, list] = Tag::equipment_row(&current);
+    cache
+        .invalidate(&[
+            row,
+            list,
+            Tag::Line(current.line_id),
+            Tag::WorkshopLines(current.workshop_id),
+        ])
+        .await;
     Ok(id)
 }

@@ -107,6 +107,7 @@ pub fn requires_reason(status: EquipmentStatus) -> bool {
 pub async fn set(
     db: &DatabaseConnection,
     events: &EventBus,
+    cache: &crate::cache::Cache,
     caller: &Caller,
     audit: &Audit,
     equipment_id: i64,
@@ -116,6 +117,7 @@ pub async fn set(
     commit(
         db,
         events,
+        cache,
         audit,
         &caller.scope,
         equipment_id,
@@ -128,9 +130,14 @@ pub async fn set(
 /// Sets a machine's status in a transaction of its own and publishes the change after the
 /// commit; a repeat of the current status and reason writes nothing. For callers without a
 /// request (the simulator: `WorkshopScope::All`, `Audit::internal()`); role checks are theirs.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the write's connection, bus and cache, its audit, scope and input"
+)]
 pub async fn commit(
     db: &DatabaseConnection,
     events: &EventBus,
+    cache: &crate::cache::Cache,
     audit: &Audit,
     scope: &WorkshopScope,
     equipment_id: i64,
@@ -146,6 +153,10 @@ pub async fn commit(
     };
     audit.write(&txn, outcome.event.id).await?;
     txn.commit().await?;
+    // The row's status and the line's list of machines showing it.
+    cache
+        .invalidate(&crate::cache::Tag::equipment_row(&machine))
+        .await;
     events.publish(Event::EquipmentStatus(change));
     Ok(outcome)
 }

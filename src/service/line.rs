@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
+    cache::Tag,
     error::{AppError, AppResult, DbResultExt},
 };
 
@@ -134,6 +135,7 @@ pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     input: NewLine,
 ) -> AppResult<line::Model> {
     caller.require(Role::Admin)?;
@@ -161,6 +163,9 @@ pub async fn create(
     .on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache
+        .invalidate(&[Tag::WorkshopLines(model.workshop_id)])
+        .await;
     Ok(model)
 }
 
@@ -169,6 +174,7 @@ pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
     patch: LinePatch,
 ) -> AppResult<line::Model> {
@@ -212,6 +218,7 @@ pub async fn update(
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::line_row(&model)).await;
     Ok(model)
 }
 
@@ -220,16 +227,18 @@ pub async fn delete(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
     let txn = db.begin().await?;
-    get(&txn, caller, id).await?;
+    let current = get(&txn, caller, id).await?;
     line::Entity::delete_by_id(id)
         .exec(&txn)
         .await
         .on_delete("the line still has equipment or production orders")?;
     audit.write(&txn, id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::line_row(&current)).await;
     Ok(id)
 }

@@ -314,6 +314,7 @@ pub struct TransitionOutcome {
 pub async fn transition(
     db: &DatabaseConnection,
     events: &EventBus,
+    cache: &crate::cache::Cache,
     caller: &Caller,
     audit: &Audit,
     input: MaintenanceTransition,
@@ -385,6 +386,10 @@ pub async fn transition(
     audit.write(&txn, updated.id).await?;
     txn.commit().await?;
     if let Some(moved) = status.as_ref().and_then(|s| s.change.clone()) {
+        // The machine's status moved with the order.
+        cache
+            .invalidate(&crate::cache::Tag::equipment_row(&machine))
+            .await;
         events.publish(Event::EquipmentStatus(moved));
     }
     events.publish(Event::Maintenance(change(

@@ -7,6 +7,7 @@ pub mod alarm_rules;
 pub mod alarm_transition;
 pub mod api_token;
 pub mod audit;
+pub mod cache;
 pub mod equipment;
 pub mod equipment_status;
 pub mod line;

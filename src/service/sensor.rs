@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
+    cache::Tag,
     error::{AppError, AppResult, DbResultExt},
 };
 
@@ -197,6 +198,7 @@ pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     input: NewSensor,
 ) -> AppResult<sensor::Model> {
     caller.require(Role::Engineer)?;
@@ -241,6 +243,7 @@ pub async fn create(
     .on_constraint(TAG_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::sensor_row(&model)).await;
     Ok(model)
 }
 
@@ -249,6 +252,7 @@ pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
     patch: SensorPatch,
 ) -> AppResult<sensor::Model> {
@@ -281,6 +285,7 @@ pub async fn update(
     }
     let txn = db.begin().await?;
     let current = get(&txn, caller, id).await?;
+    let before = Tag::sensor_row(&current);
     let mut active: sensor::ActiveModel = current.into();
     if let Some(v) = tag {
         active.tag = Set(v);
@@ -311,6 +316,9 @@ pub async fn update(
     let model = active.update(&txn).await.on_constraint(TAG_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    // Both machines' lists, should the sensor have moved.
+    let after = Tag::sensor_row(&model);
+    cache.invalidate(&[before[0], before[1], after[1]]).await;
     Ok(model)
 }
 
@@ -320,16 +328,18 @@ pub async fn delete(
     db: &DatabaseConnection,
     caller: &Caller,
     audit: &Audit,
+    cache: &crate::cache::Cache,
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Engineer)?;
     let txn = db.begin().await?;
-    get(&txn, caller, id).await?;
+    let current = get(&txn, caller, id).await?;
     sensor::Entity::delete_by_id(id)
         .exec(&txn)
         .await
         .on_delete("the sensor is still referenced")?;
     audit.write(&txn, id).await?;
     txn.commit().await?;
+    cache.invalidate(&Tag::sensor_row(&current)).await;
     Ok(id)
 }

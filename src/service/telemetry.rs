@@ -557,6 +557,8 @@ pub struct Sink<'a> {
     /// The primary.
     pub db: &'a DatabaseConnection,
     pub events: &'a EventBus,
+    /// Its latest-readings cache is written through after each commit.
+    pub cache: &'a crate::cache::Cache,
     pub partitions: &'a Partitions,
     /// Wait for each batch's WAL flush at commit (PostgreSQL; `SF_INGEST_SYNC_COMMIT`).
     pub synchronous_commit: bool,
@@ -568,6 +570,7 @@ impl crate::state::AppState {
         Sink {
             db: &self.db.write,
             events: &self.events,
+            cache: &self.cache,
             partitions: &self.partitions,
             synchronous_commit: self.config.database.ingest_sync_commit,
         }
@@ -784,6 +787,8 @@ pub async fn store(
         .filter_map(|r| sensors.get(&r.sensor_id).map(|s| r.event(s)))
         .collect();
     if !published.is_empty() {
+        // Before the call returns: a read right after the ingest sees these values.
+        sink.cache.latest().apply(&published);
         sink.events.publish(Event::Readings {
             readings: published,
         });

@@ -16,14 +16,20 @@ pub async fn live() -> Response {
 }
 
 /// Ready to serve: the database answers. 503 when it does not, so a load balancer stops
-/// sending traffic here. Redis is reported but optional: while it is down the instance still
-/// serves (rate limits fall back to this process).
+/// sending traffic here. Redis is reported but optional: while it is down (or the cache's
+/// breaker has it open) it is `degraded` and the instance still serves with 200 (rate limits
+/// fall back to this process, the cache to memory and the database).
 pub async fn ready(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
     let redis = match &state.redis {
         None => "off",
-        Some(pool) if crate::redis::ping(pool, &state.config.redis).await => "up",
-        Some(_) => "down",
+        Some(pool)
+            if state.cache.redis_state() != "degraded"
+                && crate::redis::ping(pool, &state.config.redis).await =>
+        {
+            "up"
+        }
+        Some(_) => "degraded",
     };
     match ping {
         Ok(Ok(latency)) => {

@@ -81,6 +81,8 @@ pub struct Metrics {
     pub rate_limit_redis_errors: Counter,
     /// WebSocket and SSE connections, closes and subscription feeds.
     pub sockets: super::socket_metrics::SocketMetrics,
+    /// The two-level cache: lookups, evictions, compression, Redis latency.
+    pub cache: super::cache_metrics::CacheMetrics,
     /// The subscription hub: subscriptions by kind, queue drops, missed events.
     pub hub: super::hub_metrics::HubMetrics,
     /// The collector's gauges, operation counters and build info.
@@ -190,6 +192,7 @@ impl Metrics {
         );
         let sockets = super::socket_metrics::SocketMetrics::register(&mut registry);
         let hub = super::hub_metrics::HubMetrics::register(&mut registry);
+        let cache = super::cache_metrics::CacheMetrics::register(&mut registry);
         let system = super::system_metrics::SystemMetrics::register(&mut registry);
         Self {
             system,
@@ -198,6 +201,7 @@ impl Metrics {
             registry,
             sockets,
             hub,
+            cache,
             events_published,
             events_received,
             events_dropped,

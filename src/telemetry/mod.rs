@@ -1,6 +1,7 @@
 //! Logs, metrics and health: what the operators of a running instance look at.
 
 pub mod alerts;
+pub mod cache_metrics;
 pub mod clock;
 pub mod collector;
 pub mod email;

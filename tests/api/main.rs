@@ -20,6 +20,8 @@ mod alarms;
 mod alerts;
 mod audit_txn;
 mod auth;
+mod cache;
+mod cache_codec;
 mod cli;
 mod dashboard;
 mod dashboard_page;

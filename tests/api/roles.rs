@@ -415,6 +415,13 @@ fn table() -> Vec<Row> {
             document: "mutation($i: UnshelveAlarmInput!) { unshelveAlarm(input: $i) { alarm { id } } }",
             variables: |_, _| json!({ "i": { "id": MISSING } }),
         },
+        Row {
+            mutation: "invalidateCache",
+            who: AtLeast(Role::Admin),
+            outcome: Succeeds,
+            document: "mutation($t: [String!]) { invalidateCache(tags: $t) { invalidated } }",
+            variables: |f, _| json!({ "t": [format!("equipment:{}", f.equipment)] }),
+        },
         // Last: they end the sessions the other rows use (each has its own login).
         Row {
             mutation: "logout",

@@ -1,11 +1,29 @@
-//! The lines of each workshop.
+//! The lines of each workshop, through the cache.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-super::loader!(
-    /// `workshop_id → [line]`, an entry (maybe empty) for every key.
-    LinesByWorkshopLoader => Arc<Vec<entity::production_line::Model>>,
-    |ctx, keys| crate::service::line::by_workshops(&ctx.db, &ctx.caller, keys)
-        .await
-        .map(super::shared)
-);
+use entity::production_line;
+
+use crate::{cache::Kind, service::line as service};
+
+/// `workshop_id → [line]`, an entry (maybe empty) for every key.
+pub struct LinesByWorkshopLoader(pub super::LoaderContext);
+
+impl async_graphql::dataloader::Loader<i64> for LinesByWorkshopLoader {
+    type Value = Arc<Vec<production_line::Model>>;
+    type Error = super::LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let ctx = &self.0;
+        let all = ctx.unscoped();
+        let lists = ctx
+            .cache
+            .load(Kind::LinesByWorkshop, keys, |missing| async move {
+                service::by_workshops(&ctx.db, &all, &missing)
+                    .await
+                    .map(super::shared)
+            })
+            .await?;
+        Ok(ctx.lists_in_scope(keys, lists, |l| l.workshop_id))
+    }
+}

@@ -18,7 +18,7 @@ mod site_by_id;
 mod workshop_by_id;
 mod workshop_ids_by_user;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use sea_orm::DatabaseConnection;
@@ -38,13 +38,73 @@ pub use site_by_id::SiteByIdLoader;
 pub use workshop_by_id::WorkshopByIdLoader;
 pub use workshop_ids_by_user::WorkshopIdsByUserLoader;
 
-use crate::{auth::Caller, config::GraphqlConfig, db::StatementCounter};
+use crate::{
+    auth::{Caller, WorkshopScope},
+    cache::Cache,
+    config::GraphqlConfig,
+    db::StatementCounter,
+};
 
-/// What every loader needs: the read pool and the caller whose scope filters the rows.
+/// What every loader needs: the read pool, the cache, and the caller whose scope filters
+/// the rows.
 #[derive(Clone)]
 pub struct LoaderContext {
     pub db: DatabaseConnection,
     pub caller: Arc<Caller>,
+    pub cache: Cache,
+}
+
+impl LoaderContext {
+    /// The caller seeing every workshop: cached values are loaded unscoped, once for
+    /// everyone, and filtered by [`Self::rows_in_scope`] / [`Self::lists_in_scope`].
+    pub(crate) fn unscoped(&self) -> Caller {
+        Caller {
+            scope: WorkshopScope::All,
+            ..(*self.caller).clone()
+        }
+    }
+
+    /// The rows the caller may see, by each row's own workshop.
+    pub(crate) fn rows_in_scope<V>(
+        &self,
+        rows: HashMap<i64, V>,
+        workshop: impl Fn(&V) -> i64,
+    ) -> HashMap<i64, V> {
+        match &self.caller.scope {
+            WorkshopScope::All => rows,
+            scope => rows
+                .into_iter()
+                .filter(|(_, v)| scope.allows(workshop(v)))
+                .collect(),
+        }
+    }
+
+    /// Each key's list reduced to what the caller may see (an entry, maybe empty, for every
+    /// key, as the uncached loaders give).
+    pub(crate) fn lists_in_scope<T: Clone>(
+        &self,
+        keys: &[i64],
+        mut lists: HashMap<i64, Arc<Vec<T>>>,
+        workshop: impl Fn(&T) -> i64,
+    ) -> HashMap<i64, Arc<Vec<T>>> {
+        let scope = &self.caller.scope;
+        keys.iter()
+            .map(|key| {
+                let list = lists.remove(key).unwrap_or_default();
+                let list = if list.iter().all(|t| scope.allows(workshop(t))) {
+                    list
+                } else {
+                    Arc::new(
+                        list.iter()
+                            .filter(|t| scope.allows(workshop(t)))
+                            .cloned()
+                            .collect(),
+                    )
+                };
+                (*key, list)
+            })
+            .collect()
+    }
 }
 
 /// Error type of every loader (DataLoader requires `Clone`).
@@ -110,12 +170,14 @@ impl Loaders {
     pub fn new(
         db: &DatabaseConnection,
         caller: Arc<Caller>,
+        cache: &Cache,
         counter: &StatementCounter,
         config: &GraphqlConfig,
     ) -> Self {
         let ctx = LoaderContext {
             db: db.clone(),
             caller,
+            cache: cache.clone(),
         };
         let make = |counter: &StatementCounter| {
             let counter = counter.clone();

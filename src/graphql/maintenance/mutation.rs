@@ -175,6 +175,7 @@ impl MaintenanceMutation {
         let outcome = maintenance_service::transition(
             &state.db.write,
             &state.events,
+            &state.cache,
             ctx.caller()?,
             &ctx.audit(),
             step,

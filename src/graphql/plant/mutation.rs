@@ -303,8 +303,14 @@ impl PlantMutation {
             name: input.name,
             status: input.status.map(Into::into),
         };
-        let model =
-            line_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input).await?;
+        let model = line_service::create(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            input,
+        )
+        .await?;
         Ok(LinePayload { line: Line(model) })
     }
 
@@ -326,6 +332,7 @@ impl PlantMutation {
             &ctx.state().db.write,
             ctx.caller()?,
             &ctx.audit(),
+            &ctx.state().cache,
             id,
             changes,
         )
@@ -336,8 +343,14 @@ impl PlantMutation {
     /// Deletes a line without equipment (admin).
     async fn delete_line(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id =
-            line_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id).await?;
+        let id = line_service::delete(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            id,
+        )
+        .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -359,9 +372,14 @@ impl PlantMutation {
             ideal_cycle_time_s: input.ideal_cycle_time_s,
             attributes: input.attributes.map(|j| j.0),
         };
-        let model =
-            equipment_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
-                .await?;
+        let model = equipment_service::create(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            input,
+        )
+        .await?;
         Ok(EquipmentPayload {
             equipment: Equipment(model),
         })
@@ -387,6 +405,7 @@ impl PlantMutation {
             &ctx.state().db.write,
             ctx.caller()?,
             &ctx.audit(),
+            &ctx.state().cache,
             id,
             changes,
         )
@@ -403,8 +422,14 @@ impl PlantMutation {
         input: DeleteInput,
     ) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = equipment_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id)
-            .await?;
+        let id = equipment_service::delete(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            id,
+        )
+        .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })
@@ -425,9 +450,14 @@ impl PlantMutation {
             sample_interval_ms: input.sample_interval_ms,
             thresholds: input.thresholds.unwrap_or_default().into(),
         };
-        let model =
-            sensor_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
-                .await?;
+        let model = sensor_service::create(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            input,
+        )
+        .await?;
         Ok(SensorPayload {
             sensor: Sensor::new(model),
         })
@@ -453,6 +483,7 @@ impl PlantMutation {
             &ctx.state().db.write,
             ctx.caller()?,
             &ctx.audit(),
+            &ctx.state().cache,
             id,
             changes,
         )
@@ -465,8 +496,14 @@ impl PlantMutation {
     /// Deletes a sensor (engineer).
     async fn delete_sensor(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id =
-            sensor_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id).await?;
+        let id = sensor_service::delete(
+            &ctx.state().db.write,
+            ctx.caller()?,
+            &ctx.audit(),
+            &ctx.state().cache,
+            id,
+        )
+        .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })

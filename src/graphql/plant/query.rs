@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::types::{Equipment, Line, Sensor, Site, Workshop};
 use crate::{
+    error::AppError,
     graphql::{
         connection::{Conn, connection},
         context::{ContextExt, Selection, parse_id, parse_opt_id},
@@ -222,7 +223,13 @@ impl PlantQuery {
         #[graphql(desc = "The machine's id.")] id: ID,
     ) -> Result<Equipment> {
         let id = parse_id("id", &id)?;
-        let model = equipment_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
+        // Through the loader, so a repeated lookup is served by the cache.
+        let model = ctx
+            .loaders()
+            .equipment_by_id
+            .load_one(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("equipment", id))?;
         prefetch::equipment(
             ctx,
             Selection::of(ctx.look_ahead()),
@@ -273,7 +280,12 @@ impl PlantQuery {
         #[graphql(desc = "The sensor's id.")] id: ID,
     ) -> Result<Sensor> {
         let id = parse_id("id", &id)?;
-        let model = sensor_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
+        let model = ctx
+            .loaders()
+            .sensor_by_id
+            .load_one(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("sensor", id))?;
         prefetch::sensors(
             ctx,
             Selection::of(ctx.look_ahead()),

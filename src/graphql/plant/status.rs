@@ -193,6 +193,7 @@ impl StatusMutation {
         let outcome = status_service::set(
             &state.db.write,
             &state.events,
+            &state.cache,
             ctx.caller()?,
             &ctx.audit(),
             equipment_id,

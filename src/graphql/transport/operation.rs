@@ -108,6 +108,7 @@ impl Operation {
         let loaders = Loaders::new(
             pool,
             origin.caller.clone(),
+            &state.cache,
             &accounting.statements,
             &state.config.graphql,
         );
