@@ -87,12 +87,7 @@ mod tests {
     use crate::config::MapEnv;
 
     fn env(pairs: &[(&str, &str)]) -> MapEnv {
-        MapEnv(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
+        MapEnv::of(pairs)
     }
 
     #[test]

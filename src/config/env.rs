@@ -57,6 +57,18 @@ impl EnvSource for ProcessEnv {
 #[derive(Default)]
 pub struct MapEnv(pub HashMap<String, String>);
 
+impl MapEnv {
+    /// The variables of `pairs`.
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+}
+
 impl EnvSource for MapEnv {
     fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned().filter(|v| !v.is_empty())

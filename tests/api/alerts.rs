@@ -77,22 +77,28 @@ fn verify(received: &Received) -> Value {
 /// clears once the (one-second) window is empty again.
 async fn alerting_app(url: String, retries: u32) -> TestApp {
     TestApp::spawn_with(Some(SMALL), move |c| {
-        c.metrics.interval = Duration::from_millis(100);
-        c.metrics.window = Duration::from_secs(1);
-        c.metrics.rules = vec![AlertRule {
-            name: "any_latency".into(),
-            metric: AlertMetric::LatencyP95Ms,
-            comparison: Comparison::Above,
-            threshold: 0.0,
-            for_s: 0.0,
-            severity: 4,
-        }];
+        any_latency_rule(&mut c.metrics, retries);
         c.metrics.webhook_url = Some(url);
         c.metrics.webhook_secret = Some(SECRET.to_owned().into());
-        c.metrics.webhook_retries = retries;
-        c.metrics.webhook_backoff = Duration::from_millis(50);
     })
     .await
+}
+
+/// The one rule of these tests (fires while the one-second latency window holds any
+/// operation), ticks of 100 ms, and `retries` quick retries for every notification.
+fn any_latency_rule(m: &mut smart_factory::config::MetricsConfig, retries: u32) {
+    m.interval = Duration::from_millis(100);
+    m.window = Duration::from_secs(1);
+    m.rules = vec![AlertRule {
+        name: "any_latency".into(),
+        metric: AlertMetric::LatencyP95Ms,
+        comparison: Comparison::Above,
+        threshold: 0.0,
+        for_s: 0.0,
+        severity: 4,
+    }];
+    m.webhook_retries = retries;
+    m.webhook_backoff = Duration::from_millis(50);
 }
 
 #[tokio::test]
@@ -220,18 +226,7 @@ async fn smtp_sink(failures: usize) -> (String, mpsc::UnboundedReceiver<Mail>) {
 async fn a_firing_rule_is_mailed_to_every_recipient_and_a_refusing_server_gets_retries() {
     let (url, mut rx) = smtp_sink(1).await;
     let app = TestApp::spawn_with(Some(SMALL), move |c| {
-        c.metrics.interval = Duration::from_millis(100);
-        c.metrics.window = Duration::from_secs(1);
-        c.metrics.rules = vec![AlertRule {
-            name: "any_latency".into(),
-            metric: AlertMetric::LatencyP95Ms,
-            comparison: Comparison::Above,
-            threshold: 0.0,
-            for_s: 0.0,
-            severity: 4,
-        }];
-        c.metrics.webhook_retries = 2;
-        c.metrics.webhook_backoff = Duration::from_millis(50);
+        any_latency_rule(&mut c.metrics, 2);
         c.metrics.smtp = Some(smart_factory::config::SmtpConfig {
             url: url.into(),
             from: "Smart Factory <alerts@plant.test>".parse().expect("from"),
