@@ -101,7 +101,7 @@ window.SF = window.SF || {};
   }
 
   const ALARM_FIELDS =
-    "id type severity status message value threshold startTs acknowledged cleared shelved " +
+    "id type severity status message value threshold startTs acknowledged cleared shelved source " +
     "equipment { id code } sensor { id tag }";
   const OPEN_ALARMS =
     "{ alarms(filter: { open: true }, orderBy: START_DESC, first: 100) { nodes { " + ALARM_FIELDS + " } } }";
@@ -171,7 +171,11 @@ window.SF = window.SF || {};
       item.dataset.status = alarm.status;
       item.dataset.acknowledged = String(alarm.acknowledged);
       if (alarm.sensor) item.dataset.sensorId = alarm.sensor.id;
-      const where = [alarm.equipment && alarm.equipment.code, alarm.sensor && alarm.sensor.tag].filter(Boolean).join(" · ");
+      // A SYSTEM alarm (the server's own health) is on no machine: it names its rule and instance.
+      if (alarm.type === "SYSTEM") item.dataset.system = "true";
+      const where = alarm.type === "SYSTEM"
+        ? "SYSTEM · " + (alarm.source || "")
+        : [alarm.equipment && alarm.equipment.code, alarm.sensor && alarm.sensor.tag].filter(Boolean).join(" · ");
       item.append(
         el("span", "severity", alarm.severity),
         el("span", "alarm-time num", time(alarm.startTs)),

@@ -1,4 +1,5 @@
-//! `alarms`: Alarms raised on equipment; severity 1..5 (indeterminate..critical).
+//! `alarms`: Alarms raised on equipment, and `SYSTEM` alarms raised by the server's alert
+//! rules (no machine, no workshop); severity 1..5 (indeterminate..critical).
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -8,8 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub workshop_id: i64,
-    pub equipment_id: i64,
+    /// `None` for a `SYSTEM` alarm, which belongs to no workshop.
+    pub workshop_id: Option<i64>,
+    /// `None` for a `SYSTEM` alarm, which belongs to no machine.
+    pub equipment_id: Option<i64>,
     pub sensor_id: Option<i64>,
     pub r#type: String,
     pub severity: i16,
@@ -29,6 +32,8 @@ pub struct Model {
     pub cleared_by: Option<i64>,
     pub assignee_id: Option<i64>,
     pub shelved_until: Option<DateTimeUtc>,
+    /// What raised a `SYSTEM` alarm: `rule@instance` (one open alarm per source and type).
+    pub source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

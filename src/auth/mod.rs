@@ -152,6 +152,20 @@ impl Caller {
         self.role == Some(Role::Gateway)
     }
 
+    /// Whether the caller sees `SYSTEM` alarms (the server's own health, which belongs to
+    /// no workshop): admins only, like the metrics they come from.
+    pub fn sees_system_alarms(&self) -> bool {
+        self.role == Some(Role::Admin)
+    }
+
+    /// Whether an alarm of `workshop_id` (`None`: a `SYSTEM` alarm) is visible.
+    pub fn sees_alarm_of(&self, workshop_id: Option<i64>) -> bool {
+        match workshop_id {
+            Some(id) => self.scope.allows(id),
+            None => self.sees_system_alarms(),
+        }
+    }
+
     /// Fails with `NOT_FOUND` when `workshop_id` is outside the scope, so that hidden rows
     /// are indistinguishable from missing ones.
     pub fn require_workshop(

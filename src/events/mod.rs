@@ -174,7 +174,8 @@ impl AlarmAction {
 /// An alarm transition, with the alarm's state after it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlarmChange {
-    pub place: Place,
+    /// The machine's place; `None` for a `SYSTEM` alarm (admins' subscriptions only).
+    pub place: Option<Place>,
     pub alarm_id: i64,
     /// The `alarm_events` row of this transition.
     pub alarm_event_id: i64,

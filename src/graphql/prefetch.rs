@@ -189,7 +189,11 @@ pub fn alarms<'a>(
         if equipment_sel.exists() {
             let map = loaders
                 .equipment_by_id
-                .load_many(distinct(rows, |a| a.equipment_id))
+                .load_many(
+                    rows.iter()
+                        .filter_map(|a| a.equipment_id)
+                        .collect::<BTreeSet<_>>(),
+                )
                 .await?;
             let all: Vec<_> = map.into_values().collect();
             equipment(ctx, equipment_sel, &all).await?;

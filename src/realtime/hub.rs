@@ -144,11 +144,13 @@ impl Hub {
                     i.allows(change.place.workshop_id)
                 });
             }
-            Event::Alarm(change) => {
-                offer(&self.alarms, &place_keys(&change.place), event, |i| {
-                    i.wants(change)
-                });
-            }
+            Event::Alarm(change) => match &change.place {
+                Some(place) => {
+                    offer(&self.alarms, &place_keys(place), event, |i| i.wants(change));
+                }
+                // A `SYSTEM` alarm: only subscriptions that named nothing hear of it.
+                None => offer(&self.alarms, &[Key::Any], event, |i| i.wants(change)),
+            },
             Event::AlarmCounts(counts) => {
                 let keys = [Key::Workshop(counts.workshop_id), Key::Any];
                 offer(&self.alarm_counts, &keys, event, |i| {

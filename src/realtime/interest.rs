@@ -71,14 +71,19 @@ pub struct AlarmInterest {
     pub interest: Interest,
     /// The lowest severity rank that notifies (1 = INDETERMINATE: every alarm).
     pub min_severity: i16,
+    /// Whether `SYSTEM` alarms (no workshop) reach it: an admin's subscription that named
+    /// no workshop or machine.
+    pub system: bool,
 }
 
 impl AlarmInterest {
     /// Whether `change` reaches the subscriber: in scope, severe enough, and not set aside.
     pub fn wants(&self, change: &AlarmChange) -> bool {
-        self.interest.allows(change.place.workshop_id)
-            && change.severity >= self.min_severity
-            && notifies(change)
+        let in_scope = match &change.place {
+            Some(place) => self.interest.allows(place.workshop_id),
+            None => self.system,
+        };
+        in_scope && change.severity >= self.min_severity && notifies(change)
     }
 }
 
@@ -102,11 +107,11 @@ mod tests {
     fn change(action: AlarmAction, severity: i16, shelved: bool) -> AlarmChange {
         let now = Utc::now();
         AlarmChange {
-            place: Place {
+            place: Some(Place {
                 workshop_id: 1,
                 line_id: 2,
                 equipment_id: 3,
-            },
+            }),
             alarm_id: 10,
             alarm_event_id: 11,
             sensor_id: None,
@@ -129,6 +134,7 @@ mod tests {
                 scope,
             },
             min_severity,
+            system: false,
         }
     }
 
@@ -159,6 +165,28 @@ mod tests {
         assert!(!majors.wants(&change(AlarmAction::Raised, 3, false)));
         let elsewhere = alarms_of(WorkshopScope::Only(Arc::from([2])), 1);
         assert!(!elsewhere.wants(&change(AlarmAction::Raised, 5, false)));
+    }
+
+    #[test]
+    fn system_alarms_reach_only_subscriptions_that_take_them() {
+        let system = AlarmChange {
+            place: None,
+            alarm_type: "SYSTEM".into(),
+            ..change(AlarmAction::Raised, 4, false)
+        };
+        let manager = alarms_of(WorkshopScope::All, 1);
+        assert!(!manager.wants(&system), "all workshops is not the system");
+        let admin = AlarmInterest {
+            system: true,
+            ..alarms_of(WorkshopScope::All, 1)
+        };
+        assert!(admin.wants(&system));
+        assert!(admin.wants(&change(AlarmAction::Raised, 4, false)));
+        let picky = AlarmInterest {
+            min_severity: 5,
+            ..admin
+        };
+        assert!(!picky.wants(&system), "the severity still filters");
     }
 
     #[test]

@@ -191,8 +191,8 @@ pub async fn create(
             let open = n >= hours * 6 - 4;
             let severity = [2i16, 3, 4, 4, 5][rng.random_range(0..5)];
             alarms.push(alarm::ActiveModel {
-                workshop_id: Set(workshop_id),
-                equipment_id: Set(machine.id),
+                workshop_id: Set(Some(workshop_id)),
+                equipment_id: Set(Some(machine.id)),
                 sensor_id: Set(None),
                 r#type: Set(format!("SEED_{}", n % 7)),
                 severity: Set(severity),

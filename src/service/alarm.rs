@@ -106,8 +106,19 @@ pub const LATEST_ACTIVITY_FIRST: Ordering<alarm::Entity> = Ordering {
     id: |m| m.id,
 };
 
+/// The alarms `caller` may see: those of the workshops of its scope, and `SYSTEM` alarms
+/// (no workshop) for admins.
+pub(crate) fn visible(caller: &Caller) -> Condition {
+    let c = caller.scope.condition(alarm::Column::WorkshopId);
+    if caller.sees_system_alarms() {
+        c
+    } else {
+        c.add(alarm::Column::WorkshopId.is_not_null())
+    }
+}
+
 fn filter_condition(caller: &Caller, filter: &AlarmFilter) -> AppResult<Condition> {
-    let mut c = caller.scope.condition(alarm::Column::WorkshopId);
+    let mut c = visible(caller);
     if let Some(id) = filter.workshop_id {
         c = c.add(alarm::Column::WorkshopId.eq(id));
     }
@@ -193,7 +204,7 @@ pub async fn get(db: &DatabaseConnection, caller: &Caller, id: i64) -> AppResult
     alarm::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|a| caller.scope.allows(a.workshop_id))
+        .filter(|a| caller.sees_alarm_of(a.workshop_id))
         .ok_or_else(|| AppError::not_found("alarm", id))
 }
 
@@ -205,7 +216,7 @@ pub async fn by_ids(
 ) -> AppResult<HashMap<i64, alarm::Model>> {
     let rows = alarm::Entity::find()
         .filter(alarm::Column::Id.is_in(ids.iter().copied()))
-        .filter(caller.scope.condition(alarm::Column::WorkshopId))
+        .filter(visible(caller))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|a| (a.id, a)).collect())
@@ -225,7 +236,10 @@ pub async fn open_by_equipment(
         .order_by_desc(alarm::Column::StartTs)
         .all(db)
         .await?;
-    Ok(group_by_key(equipment_ids, rows, |a| a.equipment_id))
+    // Every row is on one of the machines asked for (so none is a `SYSTEM` alarm).
+    Ok(group_by_key(equipment_ids, rows, |a| {
+        a.equipment_id.unwrap_or_default()
+    }))
 }
 
 /// How `counts` groups.
@@ -253,7 +267,7 @@ pub async fn counts(
     group: CountGroup,
     only_open: bool,
 ) -> AppResult<Vec<(CountKey, i64)>> {
-    let mut condition = caller.scope.condition(alarm::Column::WorkshopId);
+    let mut condition = visible(caller);
     if let Some(id) = workshop_id {
         condition = condition.add(alarm::Column::WorkshopId.eq(id));
     }
@@ -290,7 +304,9 @@ pub async fn counts(
             .into_iter()
             .map(|(n, c, a)| (CountKey::Status(AlarmStatus::of(c, a)), n))
             .collect(),
+        // `SYSTEM` alarms belong to no workshop, so no group counts them.
         CountGroup::Workshop => base
+            .filter(alarm::Column::WorkshopId.is_not_null())
             .column(alarm::Column::WorkshopId)
             .group_by(alarm::Column::WorkshopId)
             .order_by_asc(alarm::Column::WorkshopId)
@@ -321,7 +337,7 @@ pub async fn events_by_alarm(
         .column(alarm::Column::Id)
         .from(alarm::Entity)
         .and_where(alarm::Column::Id.is_in(alarm_ids.iter().copied()))
-        .cond_where(caller.scope.condition(alarm::Column::WorkshopId))
+        .cond_where(visible(caller))
         .to_owned();
     let rows = alarm_event::Entity::find()
         .filter(alarm_event::Column::AlarmId.in_subquery(visible))

@@ -63,11 +63,14 @@ impl Outcome {
     ) -> AppResult<Self> {
         let rows: Vec<NewEvent> = alarms.iter().map(|(_, e)| e.clone()).collect();
         let event_ids = insert_events(txn, &rows).await?;
-        let equipment: Vec<i64> = alarms.iter().map(|(a, _)| a.equipment_id).collect();
+        let equipment: Vec<i64> = alarms.iter().filter_map(|(a, _)| a.equipment_id).collect();
         let lines = lines_of(txn, &equipment).await?;
         let mut events = Vec::with_capacity(alarms.len() + 1);
         for ((alarm, row), id) in alarms.iter().zip(&event_ids) {
-            let line = line_in(&lines, alarm.equipment_id)?;
+            let line = alarm
+                .equipment_id
+                .map(|machine| line_in(&lines, machine))
+                .transpose()?;
             events.push(change(
                 alarm,
                 line,
@@ -79,7 +82,9 @@ impl Outcome {
             ));
         }
         if counts {
-            let mut workshops: Vec<i64> = alarms.iter().map(|(a, _)| a.workshop_id).collect();
+            // `SYSTEM` alarms count in no workshop.
+            let mut workshops: Vec<i64> =
+                alarms.iter().filter_map(|(a, _)| a.workshop_id).collect();
             workshops.sort_unstable();
             workshops.dedup();
             let now = alarms.first().map_or_else(Utc::now, |(_, e)| e.ts);
@@ -108,7 +113,7 @@ async fn get_in(txn: &DatabaseTransaction, caller: &Caller, id: i64) -> AppResul
         .lock_exclusive()
         .one(txn)
         .await?
-        .filter(|a| caller.scope.allows(a.workshop_id))
+        .filter(|a| caller.sees_alarm_of(a.workshop_id))
         .ok_or_else(|| AppError::not_found("alarm", id))
 }
 
@@ -213,8 +218,8 @@ pub async fn raise(
         }
         None => {
             let active = alarm::ActiveModel {
-                workshop_id: Set(machine.workshop_id),
-                equipment_id: Set(machine.id),
+                workshop_id: Set(Some(machine.workshop_id)),
+                equipment_id: Set(Some(machine.id)),
                 sensor_id: Set(input.sensor_id),
                 r#type: Set(alarm_type),
                 severity: Set(severity),
@@ -277,7 +282,7 @@ pub async fn acknowledge(
     let txn = super::begin_write(w.db).await?;
     let mut found: HashMap<i64, alarm::Model> = alarm::Entity::find()
         .filter(alarm::Column::Id.is_in(wanted.iter().copied()))
-        .filter(caller.scope.condition(alarm::Column::WorkshopId))
+        .filter(super::alarm::visible(caller))
         .lock_exclusive()
         .all(&txn)
         .await?
@@ -428,7 +433,7 @@ pub async fn assign(
 async fn check_assignee(
     conn: &impl ConnectionTrait,
     person: &user::Model,
-    workshop_id: i64,
+    workshop_id: Option<i64>,
 ) -> AppResult<()> {
     if !person.active {
         return Err(AppError::invalid("userId", "the user is deactivated"));
@@ -440,13 +445,18 @@ async fn check_assignee(
                 "a gateway cannot be assigned an alarm",
             ));
         }
-        Role::Manager | Role::Admin => true,
-        Role::Viewer | Role::Operator | Role::Engineer => user_workshop::Entity::find()
-            .filter(user_workshop::Column::UserId.eq(person.id))
-            .filter(user_workshop::Column::WorkshopId.eq(workshop_id))
-            .one(conn)
-            .await?
-            .is_some(),
+        // A `SYSTEM` alarm (no workshop) is seen by admins only.
+        Role::Admin => true,
+        Role::Manager => workshop_id.is_some(),
+        Role::Viewer | Role::Operator | Role::Engineer => match workshop_id {
+            Some(workshop_id) => user_workshop::Entity::find()
+                .filter(user_workshop::Column::UserId.eq(person.id))
+                .filter(user_workshop::Column::WorkshopId.eq(workshop_id))
+                .one(conn)
+                .await?
+                .is_some(),
+            None => false,
+        },
     };
     if sees {
         Ok(())

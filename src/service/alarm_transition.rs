@@ -85,9 +85,10 @@ pub(crate) async fn insert_events(
 
 /// The bus event of a transition, with the alarm's state after it. `shelved_until` is set
 /// only while the shelving lasts, so subscribers skip exactly the events that have it.
+/// `line_id` is the line of the alarm's machine; a `SYSTEM` alarm (no machine) has no place.
 pub(crate) fn change(
     alarm: &alarm::Model,
-    line_id: i64,
+    line_id: Option<i64>,
     alarm_event_id: i64,
     action: AlarmAction,
     ts: DateTime<Utc>,
@@ -95,10 +96,13 @@ pub(crate) fn change(
     note: Option<String>,
 ) -> Event {
     Event::Alarm(AlarmChange {
-        place: Place {
-            workshop_id: alarm.workshop_id,
-            line_id,
-            equipment_id: alarm.equipment_id,
+        place: match (alarm.workshop_id, line_id, alarm.equipment_id) {
+            (Some(workshop_id), Some(line_id), Some(equipment_id)) => Some(Place {
+                workshop_id,
+                line_id,
+                equipment_id,
+            }),
+            _ => None,
         },
         alarm_id: alarm.id,
         alarm_event_id,

@@ -119,8 +119,12 @@ pub async fn alarms(
             equipment_id.map(Selector::Equipment),
         ],
     )?;
+    let interest = interest(caller, named(db, caller, selector).await?);
     Ok(AlarmInterest {
-        interest: interest(caller, named(db, caller, selector).await?),
+        system: caller.sees_system_alarms()
+            && interest.selector == Selector::Scope
+            && matches!(interest.scope, WorkshopScope::All),
+        interest,
         min_severity: min_severity.unwrap_or(severity::INDETERMINATE),
     })
 }

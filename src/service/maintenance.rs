@@ -498,9 +498,10 @@ pub async fn create(
         let alarm = alarm::Entity::find_by_id(alarm_id)
             .one(&txn)
             .await?
-            .filter(|a| caller.scope.allows(a.workshop_id))
+            .filter(|a| caller.sees_alarm_of(a.workshop_id))
             .ok_or_else(|| AppError::not_found("alarm", alarm_id))?;
-        if alarm.equipment_id != machine.id {
+        // A `SYSTEM` alarm is on no machine: no maintenance order comes from it.
+        if alarm.equipment_id != Some(machine.id) {
             return Err(AppError::invalid(
                 "alarmId",
                 "the alarm belongs to another machine",

@@ -20,6 +20,7 @@ pub mod production;
 pub mod security;
 pub mod sensor;
 pub mod session;
+pub mod system_alarm;
 pub mod telemetry;
 pub mod user;
 pub mod validate;

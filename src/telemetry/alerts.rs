@@ -1,15 +1,24 @@
 //! Alert rules: a metric of the instance's snapshot compared with a threshold; a rule that
-//! holds for its `forS` fires (logged, counted, and sent to the webhook and by e-mail when
-//! those are configured), and clears when it has not held for as long. (A `SYSTEM` alarm in
-//! `alarms` is not opened yet: alarms belong to a machine today.)
+//! holds for its `forS` fires — logged, counted, a `SYSTEM` alarm opened through the alarm
+//! lifecycle (`service::system_alarm`), and sent to the webhook and by e-mail when those are
+//! configured — and clears, closing its alarm, when it has not held for as long.
+//!
+//! The alarm writes go through one task per instance, in order and retried, so a slow or
+//! absent database (the `not_ready` rule) never holds up the collector's tick.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use super::snapshot::Snapshot;
-use crate::state::AppState;
+use crate::{
+    db::Db,
+    events::EventBus,
+    service::system_alarm::{self, Firing},
+    state::AppState,
+};
 
 /// What a rule watches (names as in `SystemMetrics`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +35,19 @@ pub enum AlertMetric {
 }
 
 impl AlertMetric {
+    /// The name rules use (as in `SystemMetrics`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CpuPercent => "cpuPercent",
+            Self::LatencyP95Ms => "latencyP95Ms",
+            Self::ErrorRate => "errorRate",
+            Self::DbPingMs => "dbPingMs",
+            Self::CacheHitRatio => "cacheHitRatio",
+            Self::Ready => "ready",
+            Self::DroppedMessages => "droppedMessages",
+        }
+    }
+
     /// The metric's value in `s`; `None` when it is not measured (no cache yet, a failed
     /// ping): a rule on it neither fires nor clears then, except `dbPingMs`, whose failed
     /// ping counts as infinitely slow.
@@ -56,6 +78,16 @@ pub enum Comparison {
 }
 
 impl Comparison {
+    /// The operator as rules write it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Above => ">",
+            Self::AtLeast => ">=",
+            Self::Below => "<",
+            Self::AtMost => "<=",
+        }
+    }
+
     /// Whether `value` breaches `threshold`.
     pub fn holds(self, value: f64, threshold: f64) -> bool {
         match self {
@@ -184,6 +216,133 @@ pub struct Engine {
     rules: Vec<(AlertRule, RuleState)>,
     notifier: Option<Arc<super::webhook::Notifier>>,
     mailer: Option<Arc<super::email::Mailer>>,
+    /// The alarm writer's queue (`None` in the pure tests).
+    alarms: Option<mpsc::Sender<AlarmWork>>,
+    /// When the open alarms of vanished instances were last looked for.
+    last_sweep: Option<DateTime<Utc>>,
+}
+
+/// How often an instance looks for open `SYSTEM` alarms of instances that stopped reporting.
+const SWEEP_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// An alarm younger than this is never an orphan: its instance may not have been heard yet.
+const ORPHAN_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// Alarm writes waiting for the database; more are dropped (and logged).
+const ALARM_QUEUE: usize = 256;
+/// Tries of one alarm write, with doubling pauses from [`ALARM_RETRY`].
+const ALARM_TRIES: u32 = 6;
+const ALARM_RETRY: Duration = Duration::from_millis(500);
+
+/// One write of the alarm task.
+#[derive(Debug)]
+enum AlarmWork {
+    Raise(Firing),
+    Clear {
+        rule: String,
+        instance: String,
+        note: String,
+    },
+    /// Clear the open alarms of instances other than these.
+    Orphans {
+        live: Vec<String>,
+    },
+}
+
+/// The task that applies alarm writes in order, each retried while the database fails.
+fn alarm_writer(db: Db, events: Arc<EventBus>) -> mpsc::Sender<AlarmWork> {
+    let (tx, mut rx) = mpsc::channel::<AlarmWork>(ALARM_QUEUE);
+    tokio::spawn(async move {
+        while let Some(work) = rx.recv().await {
+            let mut pause = ALARM_RETRY;
+            for attempt in 1..=ALARM_TRIES {
+                match apply(&db, &events, &work).await {
+                    Ok(()) => break,
+                    Err(err) if attempt == ALARM_TRIES => {
+                        tracing::error!(error = ?err, ?work, "a SYSTEM alarm write failed; given up");
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = ?err, attempt, "a SYSTEM alarm write failed; retrying");
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+async fn apply(db: &Db, events: &EventBus, work: &AlarmWork) -> crate::error::AppResult<()> {
+    match work {
+        AlarmWork::Raise(firing) => {
+            system_alarm::raise(&db.write, events, firing).await?;
+        }
+        AlarmWork::Clear {
+            rule,
+            instance,
+            note,
+        } => {
+            system_alarm::clear(&db.write, events, rule, instance, note).await?;
+        }
+        AlarmWork::Orphans { live } => {
+            let live: Vec<&str> = live.iter().map(String::as_str).collect();
+            let n =
+                system_alarm::clear_orphans(&db.write, events, &live, Utc::now() - ORPHAN_AFTER)
+                    .await?;
+            if n > 0 {
+                tracing::info!(
+                    cleared = n,
+                    "SYSTEM alarms of instances that stopped reporting cleared"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Transition {
+    /// The alarm text: rule, metric, value, comparison, threshold, duration and instance.
+    pub fn message(&self) -> String {
+        let r = &self.rule;
+        format!(
+            "{}: {} {} {} {} for {} s on {}",
+            r.name,
+            r.metric.name(),
+            round(self.value),
+            if self.state == FIRING {
+                r.comparison.symbol()
+            } else {
+                "back from"
+            },
+            round(r.threshold),
+            r.for_s,
+            self.instance
+        )
+    }
+
+    fn firing(&self) -> Firing {
+        Firing {
+            rule: self.rule.name.clone(),
+            instance: self.instance.clone(),
+            severity: self.rule.severity,
+            message: self.message(),
+            value: self.value,
+            threshold: self.rule.threshold,
+            details: serde_json::json!({
+                "rule": self.rule.name,
+                "metric": self.rule.metric.name(),
+                "comparison": self.rule.comparison.symbol(),
+                "threshold": self.rule.threshold,
+                "forS": self.rule.for_s,
+                "instance": self.instance,
+                "value": self.value.is_finite().then_some(self.value),
+            }),
+        }
+    }
+}
+
+/// `v` with at most three decimals, for messages.
+fn round(v: f64) -> f64 {
+    (v * 1_000.0).round() / 1_000.0
 }
 
 /// A rule that changed state on a tick.
@@ -211,19 +370,52 @@ impl Engine {
                 .collect(),
             notifier: super::webhook::Notifier::new(config, state.metrics.clone()).map(Arc::new),
             mailer: super::email::Mailer::new(config, state.metrics.clone()).map(Arc::new),
+            alarms: (!config.rules.is_empty())
+                .then(|| alarm_writer(state.db.clone(), state.events.clone())),
+            last_sweep: None,
+        }
+    }
+
+    fn queue(&self, work: AlarmWork) {
+        if let Some(tx) = &self.alarms
+            && let Err(err) = tx.try_send(work)
+        {
+            tracing::error!(error = %err, "the SYSTEM alarm queue is full; a write is lost");
         }
     }
 
     /// Evaluates every rule on `snapshot`; a rule that fires or clears is logged, counted in
-    /// `sf_alerts_firing` and sent to the webhook.
+    /// `sf_alerts_firing`, opens or clears its `SYSTEM` alarm and is sent to the webhook and
+    /// by e-mail. Every [`SWEEP_EVERY`] it also clears the alarms of vanished instances.
     pub async fn evaluate(&mut self, state: &AppState, snapshot: &Snapshot) {
+        if self.alarms.is_some()
+            && self
+                .last_sweep
+                .is_none_or(|last| snapshot.at - last >= SWEEP_EVERY)
+        {
+            self.last_sweep = Some(snapshot.at);
+            let live = state
+                .monitor
+                .cluster()
+                .instances
+                .iter()
+                .map(|s| s.instance.clone())
+                .collect();
+            self.queue(AlarmWork::Orphans { live });
+        }
         for transition in self.step(snapshot) {
             if transition.state == FIRING {
                 state.metrics.system.alerts_firing.inc();
                 tracing::warn!(rule = %transition.rule.name, value = transition.value, "alert firing");
+                self.queue(AlarmWork::Raise(transition.firing()));
             } else {
                 state.metrics.system.alerts_firing.dec();
                 tracing::info!(rule = %transition.rule.name, value = transition.value, "alert cleared");
+                self.queue(AlarmWork::Clear {
+                    rule: transition.rule.name.clone(),
+                    instance: transition.instance.clone(),
+                    note: transition.message(),
+                });
             }
             if let Some(notifier) = &self.notifier {
                 notifier.send(&transition);
@@ -283,6 +475,8 @@ mod tests {
                 .collect(),
             notifier: None,
             mailer: None,
+            alarms: None,
+            last_sweep: None,
         }
     }
 

@@ -334,8 +334,17 @@ async fn transitions_go_out_on_the_bus_after_the_commit_with_the_workshops_count
             assert_eq!(raised.alarm_id, id(&alarm["id"]));
             assert_eq!(raised.severity, 4);
             assert_eq!(updated.severity, 5);
-            assert_eq!(raised.place.line_id, id(&machine["lineId"]));
-            assert_eq!(raised.place.equipment_id, id(&machine["id"]));
+            assert_eq!(
+                raised.place.expect("a machine alarm has a place").line_id,
+                id(&machine["lineId"])
+            );
+            assert_eq!(
+                raised
+                    .place
+                    .expect("a machine alarm has a place")
+                    .equipment_id,
+                id(&machine["id"])
+            );
             assert_eq!(raised.ts, p.at(0));
             assert!(raised.shelved_until.is_none() && raised.user_id.is_none());
             assert_ne!(raised.alarm_event_id, updated.alarm_event_id);

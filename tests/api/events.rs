@@ -205,6 +205,12 @@ async fn a_threshold_crossing_on_one_instance_is_an_alarm_event_on_the_other() {
     assert_eq!(raised.severity, 4, "past hi is MAJOR");
     assert!(!raised.cleared && !raised.acknowledged);
     let counts = counts.expect("counts");
-    assert_eq!(counts.workshop_id, raised.place.workshop_id);
+    assert_eq!(
+        counts.workshop_id,
+        raised
+            .place
+            .expect("a machine alarm has a place")
+            .workshop_id
+    );
     assert!(counts.open_by_severity[3] >= 1, "{counts:?}");
 }

@@ -56,6 +56,7 @@ mod subscriptions;
 mod subscriptions_delivery;
 mod subscriptions_instances;
 mod subscriptions_scope;
+mod system_alarms;
 mod system_metrics;
 mod telemetry;
 mod transport;

@@ -132,8 +132,8 @@ async fn refused(
 async fn insert_alarm(app: &TestApp, machine: i64, workshop: i64) -> i64 {
     let now = Utc::now();
     alarm::Entity::insert(alarm::ActiveModel {
-        workshop_id: Set(workshop),
-        equipment_id: Set(machine),
+        workshop_id: Set(Some(workshop)),
+        equipment_id: Set(Some(machine)),
         sensor_id: Set(None),
         r#type: Set("SPINDLE_VIBRATION".into()),
         severity: Set(4),

@@ -18,7 +18,8 @@ use crate::{
 /// An alarm: a condition on a machine (and maybe one of its sensors) that needs attention.
 pub struct Alarm(pub alarm::Model);
 
-/// An alarm: a condition on a machine (and maybe one of its sensors) that needs attention.
+/// An alarm: a condition on a machine (and maybe one of its sensors) that needs attention,
+/// or (type `SYSTEM`) a condition of the server itself that an alert rule watches.
 #[Object]
 impl Alarm {
     /// Identifier.
@@ -105,18 +106,22 @@ impl Alarm {
     async fn assignee_id(&self) -> Option<ID> {
         self.0.assignee_id.map(ID::from)
     }
-    /// Id of the workshop.
-    async fn workshop_id(&self) -> ID {
-        self.0.workshop_id.into()
+    /// Id of the workshop; null for a `SYSTEM` alarm (the server's own health, raised by an
+    /// alert rule: admins only).
+    async fn workshop_id(&self) -> Option<ID> {
+        self.0.workshop_id.map(ID::from)
     }
-    /// The machine.
+    /// The machine; null for a `SYSTEM` alarm.
     async fn equipment(&self, ctx: &Context<'_>) -> Result<Option<Equipment>> {
-        let e = ctx
-            .loaders()
-            .equipment_by_id
-            .load_one(self.0.equipment_id)
-            .await?;
+        let Some(id) = self.0.equipment_id else {
+            return Ok(None);
+        };
+        let e = ctx.loaders().equipment_by_id.load_one(id).await?;
         Ok(e.map(Equipment))
+    }
+    /// What raised a `SYSTEM` alarm: the alert rule and the instance, `rule@instance`.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
     }
     /// Its timeline, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<AlarmEvent>> {

@@ -86,7 +86,7 @@ pub async fn evaluate(txn: &DatabaseTransaction, samples: &[Sample<'_>]) -> AppR
     if drafts.is_empty() {
         return Ok(Vec::new());
     }
-    let machines: Vec<i64> = drafts.iter().map(|d| d.alarm.equipment_id).collect();
+    let machines: Vec<i64> = drafts.iter().filter_map(|d| d.alarm.equipment_id).collect();
     let lines = alarms::lines_of(txn, &machines).await?;
     // Clears first: a new alarm of the same key may only exist once the old one is cleared.
     let moved: Vec<&alarm::Model> = drafts
@@ -117,7 +117,12 @@ pub async fn evaluate(txn: &DatabaseTransaction, samples: &[Sample<'_>]) -> AppR
     let mut changes = Vec::with_capacity(rows.len());
     let mut workshops: Vec<i64> = Vec::new();
     for d in &drafts {
-        let line_id = alarms::line_in(&lines, d.alarm.equipment_id)?;
+        // Threshold alarms are always on a machine.
+        let line_id = d
+            .alarm
+            .equipment_id
+            .map(|machine| alarms::line_in(&lines, machine))
+            .transpose()?;
         for t in &d.transitions {
             let event_id = event_ids.next().unwrap_or_default();
             let mut after = d.alarm.clone();
@@ -136,7 +141,7 @@ pub async fn evaluate(txn: &DatabaseTransaction, samples: &[Sample<'_>]) -> AppR
                 ),
             ));
             if t.moves_counts {
-                workshops.push(d.alarm.workshop_id);
+                workshops.extend(d.alarm.workshop_id);
             }
         }
     }

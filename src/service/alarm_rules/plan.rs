@@ -66,8 +66,8 @@ impl Draft {
         let mut draft = Self {
             alarm: alarm::Model {
                 id: 0,
-                workshop_id: sensor.workshop_id,
-                equipment_id: sensor.equipment_id,
+                workshop_id: Some(sensor.workshop_id),
+                equipment_id: Some(sensor.equipment_id),
                 sensor_id: Some(sensor.id),
                 r#type: limits.side.alarm_type().to_owned(),
                 severity: level,
@@ -86,6 +86,7 @@ impl Draft {
                 cleared_by: None,
                 assignee_id: None,
                 shelved_until: None,
+                source: None,
             },
             is_new: true,
             changed: true,
