@@ -91,6 +91,35 @@ impl Db {
         self.write.ping().await?;
         Ok(started.elapsed())
     }
+
+    /// Takes a connection of the primary's pool and pings on it: how long the pool made it
+    /// wait (what a request waits when the pool is exhausted), and the round trip.
+    pub async fn probe(&self) -> Result<(Duration, Duration), sea_orm::DbErr> {
+        use sea_orm::{DbBackend, sqlx::Connection as _};
+        let failed = |e: sea_orm::sqlx::Error| sea_orm::DbErr::Custom(e.to_string());
+        let started = std::time::Instant::now();
+        let acquired = match self.write.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.write.get_postgres_connection_pool();
+                let mut conn = pool.acquire().await.map_err(failed)?;
+                let acquired = started.elapsed();
+                conn.ping().await.map_err(failed)?;
+                acquired
+            }
+            DbBackend::Sqlite => {
+                let pool = self.write.get_sqlite_connection_pool();
+                let mut conn = pool.acquire().await.map_err(failed)?;
+                let acquired = started.elapsed();
+                conn.ping().await.map_err(failed)?;
+                acquired
+            }
+            _ => {
+                self.write.ping().await?;
+                Duration::ZERO
+            }
+        };
+        Ok((acquired, started.elapsed().saturating_sub(acquired)))
+    }
 }
 
 async fn connect_one(

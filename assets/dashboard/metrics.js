@@ -9,7 +9,7 @@ window.SF = window.SF || {};
   const FIELDS =
     "instance version at uptimeS cpuPercent machineCpuPercent rssBytes requestsPerS " +
     "latencyP50Ms latencyP95Ms latencyP99Ms errorRate sqlStatementsPerS sqlP95Ms slowStatements " +
-    "poolInUse poolIdle poolWaiting cacheHitRatio wsConnections subscriptions droppedMessages " +
+    "poolInUse poolIdle poolAcquireMs cacheHitRatio wsConnections subscriptions droppedMessages " +
     "ingestReadingsPerS jobQueueDepth jobFailures";
   const SUBSCRIPTION =
     "subscription { systemMetrics(intervalMs: 1000) { " + FIELDS + " instances { " + FIELDS + " } } }";
@@ -55,10 +55,10 @@ window.SF = window.SF || {};
     ["errors", "Errors", "%", [["errors", "#e57373", (m) => percent(m.errorRate)]]],
     ["sql", "SQL statements", "/s", [["stmt/s", "#ba68c8", (m) => m.sqlStatementsPerS]]],
     ["sql-p95", "SQL p95", "ms", [["p95", "#ffb74d", (m) => m.sqlP95Ms]]],
-    ["pool", "Pool", "connections", [
+    ["pool", "Pool", "connections · wait ms", [
       ["in use", "#4fc3f7", (m) => m.poolInUse],
       ["idle", "#81c784", (m) => m.poolIdle],
-      ["waiting", "#e57373", (m) => m.poolWaiting],
+      ["wait ms", "#e57373", (m) => m.poolAcquireMs],
     ]],
     ["cache", "Cache hit ratio", "%", [["hits", "#81c784", (m) => percent(m.cacheHitRatio)]]],
     ["sockets", "WebSockets", "", [
@@ -70,7 +70,7 @@ window.SF = window.SF || {};
   ];
 
   /** Sums for rates and counts, max for percentiles and CPU: the cluster of history rows. */
-  const MAX_FIELDS = new Set(["latencyP50Ms", "latencyP95Ms", "latencyP99Ms", "sqlP95Ms", "cpuPercent", "machineCpuPercent", "errorRate", "cacheHitRatio"]);
+  const MAX_FIELDS = new Set(["latencyP50Ms", "latencyP95Ms", "latencyP99Ms", "sqlP95Ms", "poolAcquireMs", "cpuPercent", "machineCpuPercent", "errorRate", "cacheHitRatio"]);
   function aggregate(snapshots) {
     const out = {};
     for (const snapshot of snapshots) {

@@ -19,7 +19,7 @@ use super::{
     Metrics,
     metrics::OutcomeLabels,
     process::{self, CpuSample},
-    snapshot::{Snapshot, ratio},
+    snapshot::{CacheSample, Snapshot, hit_ratio, ratio},
     window::Window,
 };
 use crate::{
@@ -145,6 +145,45 @@ struct Sampler {
     at: Instant,
     latency: Window,
     sql: Window,
+    cache: CacheCounters,
+}
+
+/// The cache's lookup counters at the previous tick, by kind: `(l1 hits, l2 hits, lookups)`.
+#[derive(Default)]
+struct CacheCounters(std::collections::HashMap<&'static str, (u64, u64, u64)>);
+
+/// The cache lookups of one tick.
+struct CacheTick {
+    hits: u64,
+    lookups: u64,
+    kinds: Vec<CacheSample>,
+}
+
+impl CacheCounters {
+    /// The lookups since the previous call, per kind and in all.
+    fn tick(&mut self, state: &AppState) -> CacheTick {
+        let mut out = CacheTick {
+            hits: 0,
+            lookups: 0,
+            kinds: Vec::new(),
+        };
+        for k in state.cache.stats().kinds {
+            let now = (k.l1.hits, k.l2.hits, k.l1.hits + k.l1.misses);
+            let (l1, l2, lookups) = self.0.insert(k.kind, now).unwrap_or_default();
+            let sample = CacheSample {
+                kind: k.kind.to_owned(),
+                l1_hits: now.0.saturating_sub(l1),
+                l2_hits: now.1.saturating_sub(l2),
+                lookups: now.2.saturating_sub(lookups),
+            };
+            if sample.lookups > 0 {
+                out.hits += sample.l1_hits + sample.l2_hits;
+                out.lookups += sample.lookups;
+                out.kinds.push(sample);
+            }
+        }
+        out
+    }
 }
 
 impl Sampler {
@@ -158,20 +197,29 @@ impl Sampler {
             at: Instant::now(),
             latency: Window::new(ticks),
             sql: Window::new(ticks),
+            cache: {
+                let mut c = CacheCounters::default();
+                c.tick(state);
+                c
+            },
         }
     }
 
     async fn tick(&mut self, state: &AppState) -> Snapshot {
         let m = &state.metrics;
-        let ping = tokio::time::timeout(PING_TIMEOUT, state.db.ping()).await;
-        let db_ping_ms = match ping {
-            Ok(Ok(latency)) => {
+        let probe = tokio::time::timeout(PING_TIMEOUT, state.db.probe()).await;
+        let (pool_acquire_ms, db_ping_ms) = match probe {
+            Ok(Ok((acquired, latency))) => {
                 m.db_ping_us
                     .set(i64::try_from(latency.as_micros()).unwrap_or(i64::MAX));
-                Some(latency.as_secs_f64() * 1_000.0)
+                (
+                    Some(acquired.as_secs_f64() * 1_000.0),
+                    Some(latency.as_secs_f64() * 1_000.0),
+                )
             }
-            _ => None,
+            _ => (None, None),
         };
+        let cache = self.cache.tick(state);
         let now = Instant::now();
         let seconds = now.duration_since(self.at).as_secs_f64().max(1e-3);
         let counters = Counters::read(m);
@@ -223,7 +271,7 @@ impl Sampler {
             pool_in_use: in_use,
             pool_idle: idle,
             pool_waiting: 0,
-            cache_hit_ratio: None,
+            cache_hit_ratio: hit_ratio(cache.hits, cache.lookups),
             ws_connections: u64::try_from(connections).unwrap_or(0),
             subscriptions: subscriptions as u64,
             dropped_messages: delta(|c| c.dropped),
@@ -232,6 +280,10 @@ impl Sampler {
             job_failures: None,
             db_ping_ms,
             ready: db_ping_ms.is_some(),
+            pool_acquire_ms,
+            cache_hits: cache.hits,
+            cache_lookups: cache.lookups,
+            cache: cache.kinds,
         };
         m.system.set(&snapshot);
         snapshot

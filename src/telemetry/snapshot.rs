@@ -44,9 +44,11 @@ pub struct Snapshot {
     pub slow_operations: u64,
     pub pool_in_use: u64,
     pub pool_idle: u64,
-    /// Callers waiting for a pooled connection (sqlx does not expose it: always 0 for now).
+    /// Callers waiting for a pooled connection: sqlx does not expose its waiters, so always
+    /// 0 — [`Self::pool_acquire_ms`] measures the wait instead.
     pub pool_waiting: u64,
-    /// Cache hits / lookups; `None` until the cache exists.
+    /// Lookups of the tick served from the cache (L1 or L2) / all lookups; `None` in a tick
+    /// without lookups.
     pub cache_hit_ratio: Option<f64>,
     pub ws_connections: u64,
     /// Subscriptions registered in the hub.
@@ -61,6 +63,58 @@ pub struct Snapshot {
     pub db_ping_ms: Option<f64>,
     /// Whether the instance was ready (its database answered) at the tick.
     pub ready: bool,
+    /// How long the tick's probe waited for a connection of the primary pool (`None`: it got
+    /// none within the ping timeout): near 0 while the pool has idle connections, the queue
+    /// time of a request when it is exhausted.
+    pub pool_acquire_ms: Option<f64>,
+    /// Cache lookups of the tick served from L1 or L2, and all lookups.
+    pub cache_hits: u64,
+    pub cache_lookups: u64,
+    /// The same per cache kind (kinds without lookups in the tick left out).
+    pub cache: Vec<CacheSample>,
+}
+
+/// One cache kind's lookups in one tick.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CacheSample {
+    /// The cache kind, e.g. `equipment_by_id`.
+    pub kind: String,
+    /// Served from L1.
+    pub l1_hits: u64,
+    /// Served from L2 (Redis) after an L1 miss.
+    pub l2_hits: u64,
+    /// All lookups (L1 hits + L1 misses).
+    pub lookups: u64,
+}
+
+impl CacheSample {
+    /// Hits (either level) per lookup, `None` without lookups.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        (self.lookups > 0).then(|| (self.l1_hits + self.l2_hits) as f64 / self.lookups as f64)
+    }
+}
+
+/// The hit ratio of `hits` in `lookups`, `None` without lookups.
+pub fn hit_ratio(hits: u64, lookups: u64) -> Option<f64> {
+    (lookups > 0).then(|| hits as f64 / lookups as f64)
+}
+
+/// The per-kind samples of every instance, summed by kind (sorted by kind).
+fn cache_by_kind(instances: &[Snapshot]) -> Vec<CacheSample> {
+    let mut kinds: std::collections::BTreeMap<&str, CacheSample> = Default::default();
+    for sample in instances.iter().flat_map(|s| &s.cache) {
+        let sum = kinds
+            .entry(sample.kind.as_str())
+            .or_insert_with(|| CacheSample {
+                kind: sample.kind.clone(),
+                ..CacheSample::default()
+            });
+        sum.l1_hits += sample.l1_hits;
+        sum.l2_hits += sample.l2_hits;
+        sum.lookups += sample.lookups;
+    }
+    kinds.into_values().collect()
 }
 
 /// The cluster view of `instances` (each one's latest): sums for rates, counts and
@@ -81,7 +135,8 @@ pub fn aggregate(instances: &[Snapshot], at: DateTime<Utc>) -> Snapshot {
     let mut versions: Vec<&str> = instances.iter().map(|s| s.version.as_str()).collect();
     versions.sort_unstable();
     versions.dedup();
-    let ratios: Vec<f64> = instances.iter().filter_map(|s| s.cache_hit_ratio).collect();
+    let cache_hits = total(|s| s.cache_hits);
+    let cache_lookups = total(|s| s.cache_lookups);
     Snapshot {
         instance: CLUSTER.to_owned(),
         version: versions.join(","),
@@ -104,9 +159,7 @@ pub fn aggregate(instances: &[Snapshot], at: DateTime<Utc>) -> Snapshot {
         pool_in_use: total(|s| s.pool_in_use),
         pool_idle: total(|s| s.pool_idle),
         pool_waiting: total(|s| s.pool_waiting),
-        // An unweighted mean: the instances do not report their lookup counts yet.
-        cache_hit_ratio: (!ratios.is_empty())
-            .then(|| ratios.iter().sum::<f64>() / ratios.len() as f64),
+        cache_hit_ratio: hit_ratio(cache_hits, cache_lookups),
         ws_connections: total(|s| s.ws_connections),
         subscriptions: total(|s| s.subscriptions),
         dropped_messages: total(|s| s.dropped_messages),
@@ -118,6 +171,13 @@ pub fn aggregate(instances: &[Snapshot], at: DateTime<Utc>) -> Snapshot {
             .map(|s| s.db_ping_ms)
             .try_fold(0.0_f64, |acc, p| p.map(|p| acc.max(p))),
         ready: !instances.is_empty() && instances.iter().all(|s| s.ready),
+        pool_acquire_ms: instances
+            .iter()
+            .map(|s| s.pool_acquire_ms)
+            .try_fold(0.0_f64, |acc, p| p.map(|p| acc.max(p))),
+        cache_hits,
+        cache_lookups,
+        cache: cache_by_kind(instances),
     }
 }
 
@@ -162,6 +222,40 @@ mod tests {
         assert!(c.ready);
         assert_eq!(c.cache_hit_ratio, None);
         assert_eq!(c.db_ping_ms, Some(1.0));
+    }
+
+    #[test]
+    fn the_cluster_hit_ratio_weighs_each_instance_by_its_lookups() {
+        let sample = |kind: &str, l1, l2, lookups| CacheSample {
+            kind: kind.into(),
+            l1_hits: l1,
+            l2_hits: l2,
+            lookups,
+        };
+        let mut a = one("a", 0.0, 0.0, 0, 0);
+        (a.cache_hits, a.cache_lookups) = (90, 100);
+        a.cache = vec![sample("line_by_id", 80, 10, 100)];
+        let mut b = one("b", 0.0, 0.0, 0, 0);
+        (b.cache_hits, b.cache_lookups) = (0, 900);
+        b.cache = vec![
+            sample("line_by_id", 0, 0, 400),
+            sample("site_by_id", 0, 0, 500),
+        ];
+        let c = aggregate(&[a, b], Utc::now());
+        assert_eq!(
+            c.cache_hit_ratio,
+            Some(0.09),
+            "90 of 1,000, not the mean of 0.9 and 0"
+        );
+        assert_eq!(
+            c.cache,
+            [
+                sample("line_by_id", 80, 10, 500),
+                sample("site_by_id", 0, 0, 500)
+            ]
+        );
+        assert_eq!(c.cache[0].hit_ratio(), Some(0.18));
+        assert_eq!(CacheSample::default().hit_ratio(), None);
     }
 
     #[test]

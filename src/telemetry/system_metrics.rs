@@ -29,7 +29,7 @@ pub struct QuantileLabels {
 /// Labels of the pool gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PoolLabels {
-    /// `in_use`, `idle` or `waiting`.
+    /// `in_use` or `idle`.
     pub state: &'static str,
 }
 
@@ -50,6 +50,10 @@ pub struct SystemMetrics {
     pub latency_ms: Family<QuantileLabels, FloatGauge>,
     pub sql_p95_ms: FloatGauge,
     pub pool: Family<PoolLabels, Gauge>,
+    /// The tick's probe wait for a pooled connection.
+    pub pool_acquire_ms: FloatGauge,
+    /// The tick's cache hit ratio (NaN in a tick without lookups).
+    pub cache_hit_ratio: FloatGauge,
     pub ready: Gauge,
     pub requests_per_s: FloatGauge,
     pub error_rate: FloatGauge,
@@ -120,6 +124,16 @@ impl SystemMetrics {
             m.pool.clone(),
         );
         registry.register(
+            "db_pool_acquire_ms",
+            "How long the last tick's probe waited for a connection of the primary pool",
+            m.pool_acquire_ms.clone(),
+        );
+        registry.register(
+            "cache_hit_ratio",
+            "Cache lookups of the last tick served from L1 or L2 per lookup (NaN without lookups)",
+            m.cache_hit_ratio.clone(),
+        );
+        registry.register(
             "ready",
             "1 when the database answered the collector's last ping",
             m.ready.clone(),
@@ -184,15 +198,16 @@ impl SystemMetrics {
                 .set(value);
         }
         self.sql_p95_ms.set(s.sql_p95_ms);
-        for (state, value) in [
-            ("in_use", s.pool_in_use),
-            ("idle", s.pool_idle),
-            ("waiting", s.pool_waiting),
-        ] {
+        // No `waiting`: the pool does not expose its waiters (`db_pool_acquire_ms` instead).
+        for (state, value) in [("in_use", s.pool_in_use), ("idle", s.pool_idle)] {
             self.pool
                 .get_or_create(&PoolLabels { state })
                 .set(i64::try_from(value).unwrap_or(i64::MAX));
         }
+        self.pool_acquire_ms
+            .set(s.pool_acquire_ms.unwrap_or(f64::NAN));
+        self.cache_hit_ratio
+            .set(s.cache_hit_ratio.unwrap_or(f64::NAN));
         self.ready.set(i64::from(s.ready));
         self.requests_per_s.set(s.requests_per_s);
         self.error_rate.set(s.error_rate);

@@ -16,8 +16,8 @@ use crate::{
 
 const CURRENT: &str = "query($i: String) { systemMetrics(instance: $i) { instance version at \
     uptimeS requestsPerS latencyP50Ms latencyP95Ms latencyP99Ms errorRate sqlStatementsPerS \
-    sqlP95Ms poolInUse poolIdle wsConnections subscriptions rssBytes cacheHitRatio \
-    jobQueueDepth instances { instance } } }";
+    sqlP95Ms poolInUse poolIdle poolAcquireMs wsConnections subscriptions rssBytes cacheHitRatio \
+    cache { kind lookups l1Hits l2Hits hitRatio } jobQueueDepth instances { instance } } }";
 
 /// An app whose collector ticks every 100 ms.
 async fn fast_app() -> TestApp {
@@ -69,7 +69,11 @@ async fn system_metrics_move_under_load() {
     }
     assert_eq!(m["instance"], "cluster");
     assert_eq!(m["version"], smart_factory::VERSION);
-    assert!(m["cacheHitRatio"].is_null() && m["jobQueueDepth"].is_null());
+    assert!(m["jobQueueDepth"].is_null(), "no job queue yet");
+    assert!(
+        m["poolAcquireMs"].as_f64() >= Some(0.0),
+        "the probe got a connection: {m}"
+    );
     assert!(m["rssBytes"].as_f64() > Some(1e6), "{m}");
     let listed: Vec<&str> = m["instances"]
         .as_array()
@@ -88,6 +92,46 @@ async fn system_metrics_move_under_load() {
         .graphql_as(&admin, CURRENT, json!({ "i": "no-such-instance" }))
         .await;
     assert_eq!(unknown.error_code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_cache_hit_ratio_per_kind_moves_with_cached_reads() {
+    let app = fast_app().await;
+    let admin = app.admin_token().await;
+    // The plant tree through the cached loaders, over and over: after the first read every
+    // lookup is a hit.
+    let load = "{ workshops(first: 10) { nodes { id lines { id equipment { id code } } } } }";
+    let reader = {
+        let (client, address, token) = (app.client.clone(), app.address.clone(), admin.clone());
+        tokio::spawn(async move {
+            loop {
+                let sent = client
+                    .post(format!("{address}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": load }))
+                    .send()
+                    .await;
+                assert!(sent.is_ok_and(|r| r.status().is_success()));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let m = until(&app, &admin, json!({}), |m| {
+        m["cacheHitRatio"].as_f64() > Some(0.5)
+            && m["cache"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k["kind"] == "lines_by_workshop"))
+    })
+    .await;
+    reader.abort();
+    let kinds = m["cache"].as_array().expect("kinds");
+    for k in kinds {
+        let lookups = k["lookups"].as_i64().expect("lookups");
+        let hits = k["l1Hits"].as_i64().expect("l1") + k["l2Hits"].as_i64().expect("l2");
+        assert!(lookups > 0 && hits <= lookups, "{k}");
+        let ratio = k["hitRatio"].as_f64().expect("a ratio with lookups");
+        assert!((ratio - hits as f64 / lookups as f64).abs() < 1e-9, "{k}");
+    }
 }
 
 #[tokio::test]

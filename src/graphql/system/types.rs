@@ -44,10 +44,18 @@ pub struct SystemMetrics {
     pub pool_in_use: i32,
     /// Pooled database connections idle.
     pub pool_idle: i32,
-    /// Callers waiting for a pooled connection (not exposed by the pool yet: 0).
+    /// Always 0: the pool (sqlx) does not expose its waiters.
+    #[graphql(deprecation = "the pool does not expose its waiters; use poolAcquireMs")]
     pub pool_waiting: i32,
-    /// Cache hits per lookup, 0 to 1; null until the cache exists.
+    /// How long the last tick's probe waited for a connection of the primary pool, in
+    /// milliseconds: near 0 while connections are idle, a request's queue time when the pool
+    /// is exhausted; null when it got none in time.
+    pub pool_acquire_ms: Option<f64>,
+    /// Lookups of the last tick served from the cache (in process or Redis) per lookup, 0 to
+    /// 1; null in a tick without lookups.
     pub cache_hit_ratio: Option<f64>,
+    /// The last tick's cache lookups per kind of cached data (kinds without lookups left out).
+    pub cache: Vec<CacheKindMetrics>,
     /// WebSocket and SSE connections open.
     pub ws_connections: i32,
     /// Active subscriptions (shared executions: identical subscriptions count once).
@@ -62,6 +70,33 @@ pub struct SystemMetrics {
     pub job_failures: Option<i32>,
     /// For `cluster`: each instance's latest; empty for one instance.
     pub instances: Vec<SystemMetrics>,
+}
+
+/// One kind of cached data's lookups in one tick.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CacheKindMetrics {
+    /// The kind, e.g. `equipment_by_id` (as in `cacheStats`).
+    pub kind: String,
+    /// Lookups (in-process hits + misses).
+    pub lookups: i32,
+    /// Served from process memory.
+    pub l1_hits: i32,
+    /// Served from Redis after an in-process miss.
+    pub l2_hits: i32,
+    /// Hits of either level per lookup, 0 to 1.
+    pub hit_ratio: Option<f64>,
+}
+
+impl CacheKindMetrics {
+    fn of(s: &crate::telemetry::snapshot::CacheSample) -> Self {
+        Self {
+            kind: s.kind.clone(),
+            lookups: int(s.lookups),
+            l1_hits: int(s.l1_hits),
+            l2_hits: int(s.l2_hits),
+            hit_ratio: s.hit_ratio(),
+        }
+    }
 }
 
 /// A count as a GraphQL `Int` (saturating).
@@ -95,7 +130,9 @@ impl SystemMetrics {
             pool_in_use: int(s.pool_in_use),
             pool_idle: int(s.pool_idle),
             pool_waiting: int(s.pool_waiting),
+            pool_acquire_ms: s.pool_acquire_ms,
             cache_hit_ratio: s.cache_hit_ratio,
+            cache: s.cache.iter().map(CacheKindMetrics::of).collect(),
             ws_connections: int(s.ws_connections),
             subscriptions: int(s.subscriptions),
             dropped_messages: int(s.dropped_messages),
