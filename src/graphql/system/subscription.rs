@@ -1,4 +1,4 @@
-//! `systemMetrics`: the cluster aggregate every `intervalMs`.
+//! `systemMetrics`: the cluster aggregate every `intervalMs`, right after the collector's tick.
 
 use async_graphql::{Context, Result, Subscription};
 use futures::{Stream, StreamExt as _};
@@ -14,9 +14,9 @@ pub struct SystemSubscription;
 #[Subscription]
 impl SystemSubscription {
     /// The cluster aggregate (as `systemMetrics` without `instance`), first at once and then
-    /// every `intervalMs` (admins only). It reads the collector's latest snapshot: however
-    /// many subscribe, nothing is sampled for them, and identical subscriptions share one
-    /// execution (one encoding per interval).
+    /// every `intervalMs` (admins only), each right after a collector tick. It reads the
+    /// collector's latest snapshot: however many subscribe, nothing is sampled for them, and
+    /// identical subscriptions share one execution (one encoding per interval).
     async fn system_metrics(
         &self,
         ctx: &Context<'_>,
@@ -29,17 +29,25 @@ impl SystemSubscription {
         let period = metrics::check_subscription(ctx.caller()?, interval_ms)?;
         let monitor = ctx.state().monitor.clone();
         let guard = monitor.stream_started();
+        let mut views = monitor.watch_cluster();
+        views.mark_changed();
         ctx.established();
-        let mut ticks = tokio::time::interval(period);
-        // A subscriber that stalls gets the latest view when it catches up, not a burst.
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let ticks = futures::stream::unfold(ticks, |mut ticks| async move {
-            ticks.tick().await;
-            Some(((), ticks))
+        // Driven by the collector: the first view at once, then the first tick after most of
+        // `intervalMs` has passed, so a message leaves right after its snapshot was taken
+        // (not up to a tick later on a timer of its own). Ticks in between are skipped: a
+        // subscriber gets the newest view, never a backlog.
+        let rest = period.mul_f64(0.9);
+        let views = futures::stream::unfold((views, true), move |(mut views, first)| async move {
+            if !first {
+                tokio::time::sleep(rest).await;
+            }
+            views.changed().await.ok()?;
+            let view = views.borrow_and_update().clone();
+            Some((view, (views, false)))
         });
-        Ok(ticks.map(move |()| {
+        Ok(views.map(move |view| {
             let _running = &guard;
-            SystemMetrics::from(metrics::Current::from(monitor.cluster()))
+            SystemMetrics::from(metrics::Current::from(view))
         }))
     }
 }

@@ -16,7 +16,7 @@ use async_graphql::{
     Request, Response, ServerError, Variables,
     parser::types::{ExecutableDocument, OperationType},
 };
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use tokio::sync::Notify;
 
 use super::{errors::is_request_error, feeds::Subscription};
@@ -228,25 +228,36 @@ pub async fn subscribe(
     let mut stream = schema.execute_stream(operation.request);
     let checks = async {
         tokio::select! {
-            first = stream.next() => Err(first.unwrap_or_else(|| {
-                Response::from_errors(vec![coded(
-                    ServerError::new("the subscription ended before it started", None),
-                    ErrorCode::Internal,
-                )])
-            })),
-            () = established.notified() => Ok(()),
+            first = stream.next() => match first {
+                // A stream whose first item is ready at once (the resolver reported it in
+                // place during the same poll): not a refusal, the feed's first message.
+                Some(item) if established.notified().now_or_never().is_some() => Ok(Some(item)),
+                first => Err(first.unwrap_or_else(|| {
+                    Response::from_errors(vec![coded(
+                        ServerError::new("the subscription ended before it started", None),
+                        ErrorCode::Internal,
+                    )])
+                })),
+            },
+            () = established.notified() => Ok(None),
         }
     };
     let outcome = match tokio::time::timeout(state.config.server.request_timeout, checks).await {
         Ok(outcome) => outcome,
         Err(_) => Err(timed_out()),
     };
-    if let Err(response) = outcome {
-        record_forbidden(state, origin, &response).await;
-        state.metrics.observe_request(false, 0.0, 0);
-        return Err(response);
+    match outcome {
+        Err(response) => {
+            record_forbidden(state, origin, &response).await;
+            state.metrics.observe_request(false, 0.0, 0);
+            Err(response)
+        }
+        Ok(None) => Ok(state.feeds.join(key, stream)),
+        Ok(Some(first)) => {
+            let stream = futures::stream::once(std::future::ready(first)).chain(stream);
+            Ok(state.feeds.join(key, stream.boxed()))
+        }
     }
-    Ok(state.feeds.join(key, stream))
 }
 
 /// Records a `forbidden` security event for each root field refused for the caller's role —
