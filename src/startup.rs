@@ -116,10 +116,14 @@ impl Application {
         // accepts its first subscription; at shutdown its subscriptions complete.
         background.extend(state.hub.start(&state.events, &shutdown.subscribe()));
         // One metrics collector per instance (snapshots, history, alert rules).
-        background.push(crate::telemetry::collector::start(
-            state.clone(),
-            shutdown.subscribe(),
-        ));
+        if state.config.metrics.collector {
+            background.push(crate::telemetry::collector::start(
+                state.clone(),
+                shutdown.subscribe(),
+            ));
+        } else {
+            tracing::warn!("SF_METRICS_COLLECTOR=off: no metric snapshots, history or alerts");
+        }
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
                 state.clone(),

@@ -31,7 +31,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _, ht
 use crate::server;
 
 /// Subscribers opened at once while a step connects.
-const CONNECT_CONCURRENCY: usize = 128;
+pub(crate) const CONNECT_CONCURRENCY: usize = 128;
 /// The client's read buffer per socket (tungstenite's default, 128 KiB, would cost the
 /// harness 2.5 GB at 20,000 sockets).
 const CLIENT_READ_BUFFER: usize = 8 * 1024;
@@ -73,22 +73,24 @@ struct Line {
 }
 
 /// Latency of the messages received while recording.
-struct Recorder {
+pub(crate) struct Recorder {
     recording: AtomicBool,
     readings: Mutex<Histogram<u64>>,
     alarms: Mutex<Histogram<u64>>,
+    metrics: Mutex<Histogram<u64>>,
     messages: AtomicU64,
-    errors: AtomicU64,
+    pub(crate) errors: AtomicU64,
     ended: AtomicU64,
-    first_error: std::sync::Mutex<Option<String>>,
+    pub(crate) first_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Recorder {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         Ok(Self {
             recording: AtomicBool::new(false),
             readings: Mutex::new(Histogram::new_with_bounds(1, 120_000, 3)?),
             alarms: Mutex::new(Histogram::new_with_bounds(1, 120_000, 3)?),
+            metrics: Mutex::new(Histogram::new_with_bounds(1, 120_000, 3)?),
             messages: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             ended: AtomicU64::new(0),
@@ -107,6 +109,7 @@ impl Recorder {
     async fn start(&self) {
         self.readings.lock().await.reset();
         self.alarms.lock().await.reset();
+        self.metrics.lock().await.reset();
         self.messages.store(0, Ordering::Relaxed);
         self.recording.store(true, Ordering::Relaxed);
     }
@@ -116,16 +119,19 @@ impl Recorder {
         Phase {
             readings: self.readings.lock().await.clone(),
             alarms: self.alarms.lock().await.clone(),
+            metrics: self.metrics.lock().await.clone(),
             messages: self.messages.load(Ordering::Relaxed),
         }
     }
 }
 
 /// One measured phase of a step.
-struct Phase {
+pub(crate) struct Phase {
     readings: Histogram<u64>,
     alarms: Histogram<u64>,
-    messages: u64,
+    /// `systemMetrics`: from the snapshot's `at` (its tick) to the client.
+    pub(crate) metrics: Histogram<u64>,
+    pub(crate) messages: u64,
 }
 
 /// Server CPU time (user + system), in clock ticks, from `/proc/<pid>/stat`.
@@ -144,16 +150,26 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
 const TICKS_PER_S: f64 = 100.0;
 
 /// Sum of the server's dropped-payload counters (slow sockets and full hub queues).
-async fn dropped(client: &reqwest::Client, base: &str) -> u64 {
+pub(crate) async fn dropped(client: &reqwest::Client, base: &str) -> u64 {
+    counters(
+        client,
+        base,
+        &[
+            "sf_subscriber_dropped_total",
+            "sf_subscription_dropped_total",
+        ],
+    )
+    .await
+}
+
+/// Sum of the `/metrics` samples whose lines start with one of `names`.
+pub(crate) async fn counters(client: &reqwest::Client, base: &str, names: &[&str]) -> u64 {
     let Ok(response) = client.get(format!("{base}/metrics")).send().await else {
         return 0;
     };
     let text = response.text().await.unwrap_or_default();
     text.lines()
-        .filter(|l| {
-            l.starts_with("sf_subscriber_dropped_total")
-                || l.starts_with("sf_subscription_dropped_total")
-        })
+        .filter(|l| names.iter().any(|n| l.starts_with(n)))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -307,11 +323,16 @@ async fn record(recorder: &Recorder, payload: &Value) {
         .and_then(|t| age_ms(t, now))
     {
         let _ = recorder.alarms.lock().await.record(ms);
+    } else if let Some(ms) = data["systemMetrics"]["at"]
+        .as_str()
+        .and_then(|t| age_ms(t, now))
+    {
+        let _ = recorder.metrics.lock().await.record(ms);
     }
 }
 
 /// Opens one subscriber and reads it until the socket ends; `Ok` once it subscribed.
-async fn subscriber(
+pub(crate) async fn subscriber(
     ws_url: String,
     token: String,
     query: &'static str,
@@ -410,7 +431,11 @@ struct StepResult {
 }
 
 /// Runs one measured phase; returns it and the server's CPU (% of one core).
-async fn phase(recorder: &Recorder, pid: Option<u32>, length: Duration) -> (Phase, Option<f64>) {
+pub(crate) async fn phase(
+    recorder: &Recorder,
+    pid: Option<u32>,
+    length: Duration,
+) -> (Phase, Option<f64>) {
     let pid = pid.map(|p| p.to_string());
     let before = pid.as_deref().and_then(cpu_ticks);
     let started = Instant::now();
@@ -527,7 +552,7 @@ pub async fn run(
     Ok(out)
 }
 
-fn pct(h: &Histogram<u64>) -> String {
+pub(crate) fn pct(h: &Histogram<u64>) -> String {
     if h.is_empty() {
         return "—".into();
     }
@@ -540,7 +565,7 @@ fn pct(h: &Histogram<u64>) -> String {
     )
 }
 
-fn cpu(c: Option<f64>) -> String {
+pub(crate) fn cpu(c: Option<f64>) -> String {
     c.map_or_else(|| "—".into(), |c| format!("{c:.0} %"))
 }
 

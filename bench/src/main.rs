@@ -24,6 +24,7 @@ mod fanout;
 mod hostile;
 mod ingest;
 mod load;
+mod metrics_fanout;
 mod report;
 mod scenarios;
 mod server;
@@ -219,7 +220,9 @@ async fn run(args: Args) -> Result<bool> {
         }
     }
 
-    if args.scenarios.contains(&Scenario::Fanout) {
+    if args.scenarios.contains(&Scenario::Fanout)
+        || args.scenarios.contains(&Scenario::MetricsFanout)
+    {
         // One file per socket on this side too.
         match rlimit::increase_nofile_limit(u64::MAX) {
             Ok(n) => eprintln!("open-file limit: {n}"),
@@ -285,7 +288,7 @@ async fn run(args: Args) -> Result<bool> {
             }
             continue;
         }
-        if scenario == Scenario::Fanout {
+        if matches!(scenario, Scenario::Fanout | Scenario::MetricsFanout) {
             let options = fanout::Options {
                 steps: args.fanout_steps.clone(),
                 distinct: args.fanout_distinct,
@@ -296,7 +299,11 @@ async fn run(args: Args) -> Result<bool> {
                 let token = login(&client, &graphql_url, &creds)
                     .await
                     .with_context(|| format!("logging in as `{}`", creds.username))?;
-                fanout::run(&client, &base, &token, pid, &options).await
+                if scenario == Scenario::Fanout {
+                    fanout::run(&client, &base, &token, pid, &options).await
+                } else {
+                    metrics_fanout::run(&client, &base, &token, pid, &options).await
+                }
             }
             .await;
             match outcome {
@@ -392,7 +399,9 @@ async fn run(args: Args) -> Result<bool> {
 /// user, so the per-user socket limit (50 by default) and the instance's (10,000) go up.
 fn with_fanout_env(args: &Args) -> Vec<(String, String)> {
     let mut env = args.server_env.clone();
-    if args.scenarios.contains(&Scenario::Fanout) {
+    if args.scenarios.contains(&Scenario::Fanout)
+        || args.scenarios.contains(&Scenario::MetricsFanout)
+    {
         for key in ["SF_WS_MAX_PER_USER", "SF_WS_MAX_CONNECTIONS"] {
             if !env.iter().any(|(k, _)| k == key) {
                 env.push((key.to_owned(), "100000".to_owned()));

@@ -38,6 +38,11 @@ pub enum Scenario {
     /// the tier-M rate, then 10× it: event-to-client latency, RSS per subscriber, server CPU
     /// (not in the default list).
     Fanout,
+    /// `systemMetrics(intervalMs: 1000)` subscribers in steps (`--fanout-steps`): delivery
+    /// after the collector's tick, server CPU per tick, encodings per tick (not in the
+    /// default list).
+    #[value(name = "metrics-fanout")]
+    MetricsFanout,
 }
 
 impl Scenario {
@@ -62,6 +67,7 @@ impl Scenario {
             Scenario::Ingest => "ingest",
             Scenario::IngestHttp => "ingest-http",
             Scenario::Fanout => "fanout",
+            Scenario::MetricsFanout => "metrics-fanout",
         }
     }
 
@@ -69,7 +75,11 @@ impl Scenario {
     pub fn needs_user(self) -> bool {
         matches!(
             self,
-            Scenario::PointAuth | Scenario::Login | Scenario::Hostile | Scenario::Fanout
+            Scenario::PointAuth
+                | Scenario::Login
+                | Scenario::Hostile
+                | Scenario::Fanout
+                | Scenario::MetricsFanout
         )
     }
 }
@@ -199,7 +209,8 @@ pub fn request_body(
         | Scenario::Hostile
         | Scenario::Ingest
         | Scenario::IngestHttp
-        | Scenario::Fanout => {
+        | Scenario::Fanout
+        | Scenario::MetricsFanout => {
             json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
         }
         Scenario::Login => return Ok(login_body(creds)),

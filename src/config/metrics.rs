@@ -15,6 +15,9 @@ use crate::telemetry::{
 /// Collector, `/metrics` and alerting settings.
 #[derive(Clone, Debug)]
 pub struct MetricsConfig {
+    /// `SF_METRICS_COLLECTOR`: whether the collector runs (off: no snapshots, history, alert
+    /// rules or `SYSTEM` alarms; `/metrics` keeps its counters). For measuring its cost.
+    pub collector: bool,
     /// `SF_METRICS_INTERVAL_MS`: how often the collector takes a snapshot (≥ 100).
     pub interval: Duration,
     /// `SF_METRICS_WINDOW_S`: the sliding window of the latency percentiles.
@@ -142,6 +145,7 @@ impl MetricsConfig {
             anyhow::bail!("SF_ALERT_WEBHOOK_URL must be an http:// or https:// URL");
         }
         Ok(Self {
+            collector: env.parse_or("SF_METRICS_COLLECTOR", super::Flag(true))?.0,
             interval: Duration::from_millis(interval_ms),
             window: Duration::from_secs(window_s),
             token: env.get("SF_METRICS_TOKEN").map(SecretString::from),
