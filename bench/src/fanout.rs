@@ -54,6 +54,8 @@ pub struct Options {
     /// Give every readings subscriber its own throttle (1,000–1,049 ms), so subscriptions do
     /// not share an execution (the worst case; by default identical ones do).
     pub distinct: bool,
+    /// `throttleMs` of the readings subscriptions.
+    pub throttle_ms: u32,
     pub warmup: Duration,
     pub duration: Duration,
 }
@@ -405,15 +407,21 @@ pub(crate) async fn subscriber(
 }
 
 /// The query and variables of subscriber `i`.
-fn subscription(i: usize, lines: &[Line], distinct: bool) -> (&'static str, Value) {
+fn subscription(
+    i: usize,
+    lines: &[Line],
+    distinct: bool,
+    throttle_ms: u32,
+) -> (&'static str, Value) {
     if i % ALARM_EVERY == ALARM_EVERY - 1 {
         return (ALARMS, json!({}));
     }
     let line = &lines[i % lines.len()];
+    let base = throttle_ms as usize;
     let ms = if distinct {
-        1_000 + (i / lines.len()) % 50
+        base + (i / lines.len()) % 50
     } else {
-        1_000
+        base
     };
     (READINGS, json!({ "line": line.id, "ms": ms }))
 }
@@ -478,7 +486,8 @@ pub async fn run(
         let from = readers.len();
         let opened = futures::stream::iter(from..target.max(from))
             .map(|i| {
-                let (query, variables) = subscription(i, &lines, options.distinct);
+                let (query, variables) =
+                    subscription(i, &lines, options.distinct, options.throttle_ms);
                 subscriber(
                     ws_url.clone(),
                     token.to_owned(),
@@ -581,7 +590,8 @@ fn render(
     let secs = options.duration.as_secs_f64();
     writeln!(
         t,
-        "\n### fanout ({lines} lines, {sensors} sensors; {} subscriptions; {} s per phase)\n",
+        "\n### fanout ({lines} lines, {sensors} sensors; throttleMs {}; {} subscriptions; {} s per phase)\n",
+        options.throttle_ms,
         if options.distinct {
             "distinct"
         } else {
@@ -697,14 +707,14 @@ mod tests {
             },
         ];
         let alarms = (0..100)
-            .filter(|&i| subscription(i, &lines, false).0 == ALARMS)
+            .filter(|&i| subscription(i, &lines, false, 1_000).0 == ALARMS)
             .count();
         assert_eq!(alarms, 10);
-        assert_eq!(subscription(0, &lines, true).1["ms"], 1_000);
-        assert_eq!(subscription(2, &lines, true).1["ms"], 1_001);
+        assert_eq!(subscription(0, &lines, true, 1_000).1["ms"], 1_000);
+        assert_eq!(subscription(2, &lines, true, 1_000).1["ms"], 1_001);
         assert_eq!(
-            subscription(0, &lines, false).1,
-            subscription(2, &lines, false).1
+            subscription(0, &lines, false, 1_000).1,
+            subscription(2, &lines, false, 1_000).1
         );
     }
 

@@ -138,6 +138,9 @@ struct Args {
     /// execution (by default identical subscriptions do, as the server intends).
     #[arg(long)]
     fanout_distinct: bool,
+    /// `throttleMs` of the `fanout` readings subscriptions (100 to 60,000).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(100..=60_000))]
+    fanout_throttle_ms: u32,
     /// `to` bound of the series window (default: now); use the seed time for old seeds.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     series_end: Option<DateTime<Utc>>,
@@ -292,6 +295,7 @@ async fn run(args: Args) -> Result<bool> {
             let options = fanout::Options {
                 steps: args.fanout_steps.clone(),
                 distinct: args.fanout_distinct,
+                throttle_ms: args.fanout_throttle_ms,
                 warmup: cfg.warmup,
                 duration: cfg.duration,
             };
