@@ -20,7 +20,10 @@ pub struct TelemetrySubscription;
 impl TelemetrySubscription {
     /// The readings of some sensors, a machine or a line as they are stored, coalesced: per
     /// window of `throttleMs`, one message with the newest reading of each sensor that
-    /// reported in it (by sensor id); a window without readings sends nothing. Give exactly
+    /// reported in it (by sensor id); a window without readings sends nothing. The first
+    /// readings after a quiet window go at once, and a message may leave a tenth of
+    /// `throttleMs` early, so a gateway as fast as the throttle is delivered as it lands.
+    /// Give exactly
     /// one of `sensorIds`, `equipmentId`, `lineId` (viewers and above; ids outside your
     /// workshops are `FORBIDDEN`).
     async fn readings_updated(
