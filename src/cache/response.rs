@@ -64,7 +64,14 @@ enum Mark {
     Latest(i64),
 }
 
-type Index = HashMap<Mark, HashSet<Key>>;
+/// The keys of each mark, with the entry each was indexed for (its address): a removal
+/// the cache reports late (an entry expired or replaced) must not unindex a newer entry
+/// under the same key.
+type Index = HashMap<Mark, HashMap<Key, usize>>;
+
+fn address(entry: &Arc<Entry>) -> usize {
+    Arc::as_ptr(entry) as usize
+}
 
 /// The in-process response cache.
 pub struct ResponseCache {
@@ -131,12 +138,15 @@ impl ResponseCache {
                 if cause.was_evicted() {
                     evictions.inc();
                 }
-                // Explicit removals came from the index already; size and age leave it here.
+                // Explicit removals came from the index already; size, age and replacement
+                // leave it here — only where the index still names this very entry.
                 if cause != moka::notification::RemovalCause::Explicit {
                     let mut index = lock(&pruned);
                     for mark in marks(&entry) {
                         if let Some(keys) = index.get_mut(&mark) {
-                            keys.remove(&*key);
+                            if keys.get(&*key) == Some(&address(&entry)) {
+                                keys.remove(&*key);
+                            }
                             if keys.is_empty() {
                                 index.remove(&mark);
                             }
@@ -194,7 +204,7 @@ impl ResponseCache {
                 return false;
             }
             for mark in marks(&entry) {
-                index.entry(mark).or_default().insert(key);
+                index.entry(mark).or_default().insert(key, address(&entry));
             }
         }
         self.l1.insert(key, entry.clone());
@@ -214,7 +224,7 @@ impl ResponseCache {
             let mut index = lock(&self.index);
             for mark in marks {
                 if let Some(found) = index.remove(&mark) {
-                    keys.extend(found);
+                    keys.extend(found.into_keys());
                 }
             }
         }
@@ -393,6 +403,21 @@ mod tests {
         assert!(cache.get(&[1; 32]).is_some());
         cache.drop_tags(&[Tag::Equipment(1)]);
         assert!(cache.get(&[1; 32]).is_none());
+    }
+
+    #[test]
+    fn a_second_fill_of_a_key_stays_indexed() {
+        let cache = ResponseCache::new(config(), &Metrics::new());
+        let e = cache.epochs();
+        assert!(cache.fill([6; 32], entry(&[Tag::Sensor(6)], &[], e)));
+        assert!(cache.fill([6; 32], entry(&[Tag::Sensor(6)], &[], e)));
+        // The replaced entry's removal is reported now, after the second fill.
+        cache.l1.run_pending_tasks();
+        cache.drop_tags(&[Tag::Sensor(6)]);
+        assert!(
+            cache.get(&[6; 32]).is_none(),
+            "the newer entry is dropped too"
+        );
     }
 
     #[test]
