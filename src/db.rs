@@ -32,6 +32,11 @@ impl StatementCounter {
         self.0.load(Ordering::Relaxed)
     }
 
+    /// Adds statements counted elsewhere (a nested scope that also counts them apart).
+    pub fn add(&self, n: u32) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Wraps `fut` so that the statements it executes are counted here.
     pub fn scope<F: Future>(&self, fut: F) -> tokio::task::futures::TaskLocalFuture<Self, F> {
         STATEMENTS.scope(self.clone(), fut)

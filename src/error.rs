@@ -23,6 +23,10 @@ pub enum ErrorCode {
     QueryTooComplex,
     /// A document or its variables past a size limit (`SF_MAX_DOCUMENT_BYTES`, …).
     DocumentTooLarge,
+    /// An automatic persisted query sent by hash alone, before its text was registered.
+    PersistedQueryNotFound,
+    /// An automatic persisted query whose hash is not the SHA-256 of its text.
+    PersistedQueryHashMismatch,
     Timeout,
     Internal,
 }
@@ -39,6 +43,8 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
             Self::Timeout => "TIMEOUT",
             Self::Internal => "INTERNAL",
         }

@@ -25,6 +25,7 @@ mod hostile;
 mod ingest;
 mod load;
 mod metrics_fanout;
+mod mixed;
 mod report;
 mod scenarios;
 mod server;
@@ -284,6 +285,21 @@ async fn run(args: Args) -> Result<bool> {
                     extra.push_str(&table);
                 }
                 (_, Err(e)) | (Err(e), _) => rows.push(Row {
+                    scenario: name.to_string(),
+                    result: RowResult::Failed(format!("{e:#}")),
+                    rss_kb: None,
+                }),
+            }
+            continue;
+        }
+        if scenario == Scenario::LineMixed {
+            match mixed::run(&client, &graphql_url, &ids.line, cfg).await {
+                Ok((mixed_rows, table)) => {
+                    let rss = pid.and_then(|p| server::read_status_kb(p, "VmRSS"));
+                    rows.extend(mixed_rows.into_iter().map(|r| Row { rss_kb: rss, ..r }));
+                    extra.push_str(&table);
+                }
+                Err(e) => rows.push(Row {
                     scenario: name.to_string(),
                     result: RowResult::Failed(format!("{e:#}")),
                     rss_kb: None,

@@ -43,6 +43,11 @@ pub enum Scenario {
     /// default list).
     #[value(name = "metrics-fanout")]
     MetricsFanout,
+    /// A line's machines and thresholds read under a 90/10 read/write mix (every tenth
+    /// request raises a sensor's `hi` on that line): the response cache's hit ratio, and
+    /// every read checked against the last write (not in the default list: it writes).
+    #[value(name = "line-mixed")]
+    LineMixed,
 }
 
 impl Scenario {
@@ -68,6 +73,7 @@ impl Scenario {
             Scenario::IngestHttp => "ingest-http",
             Scenario::Fanout => "fanout",
             Scenario::MetricsFanout => "metrics-fanout",
+            Scenario::LineMixed => "line-mixed",
         }
     }
 
@@ -214,7 +220,9 @@ pub fn request_body(
             json!({ "query": POINT_QUERY, "variables": { "id": ids.equipment } })
         }
         Scenario::Login => return Ok(login_body(creds)),
-        Scenario::Line => json!({ "query": LINE_QUERY, "variables": { "id": ids.line } }),
+        Scenario::Line | Scenario::LineMixed => {
+            json!({ "query": LINE_QUERY, "variables": { "id": ids.line } })
+        }
         Scenario::Plant => json!({ "query": PLANT_QUERY }),
         Scenario::Series => {
             if ids.sensors.is_empty() {

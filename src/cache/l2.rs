@@ -37,10 +37,58 @@ until cursor == '0'
 return n
 ";
 
+/// Stores a whole response unless one of its tags was invalidated within the tombstone
+/// time (a response computed before a write must not land after it), and adds its key to
+/// each tag's set, whose expiry is kept past its longest member. KEYS: the value, then the
+/// tags' tombstones, then the tags' sets; ARGV: the bytes, the TTL in ms, the tag count.
+const FILL_RESPONSE_SCRIPT: &str = r"
+local n = tonumber(ARGV[3])
+for i = 2, n + 1 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+for i = n + 2, 2 * n + 1 do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+";
+
+/// Drops every response of each tag (the tag's set names them) and leaves a tombstone per
+/// tag. KEYS: the tags' sets, then their tombstones; ARGV: the tombstone TTL in ms.
+const DROP_RESPONSES_SCRIPT: &str = r"
+local n = #KEYS / 2
+local dropped = 0
+for i = 1, n do
+  local members = redis.call('SMEMBERS', KEYS[i])
+  for j = 1, #members, 500 do
+    dropped = dropped + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('DEL', KEYS[i])
+  redis.call('SET', KEYS[n + i], '1', 'PX', ARGV[1])
+end
+return dropped
+";
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// The cache's Redis side.
 pub struct L2 {
     pool: Pool,
     prefix: String,
+    /// The server's Redis prefix alone: persisted queries live outside the cache's keys, so
+    /// `invalidateCache(all: true)` keeps them.
+    base_prefix: String,
     timeout: Duration,
     pub breaker: Breaker,
     metrics: Arc<Metrics>,
@@ -58,6 +106,7 @@ impl L2 {
         Self {
             pool,
             prefix: format!("{prefix}cache:v{}:", super::codec::VERSION),
+            base_prefix: prefix.to_owned(),
             timeout,
             breaker,
             metrics,
@@ -199,6 +248,107 @@ impl L2 {
         )
         .await
         .is_some()
+    }
+
+    fn response_key(&self, key: &super::response::Key) -> String {
+        format!("{}response:{}", self.prefix, hex(key))
+    }
+
+    fn tag_keys(&self, tags: &[String]) -> (Vec<String>, Vec<String>) {
+        let sets = tags
+            .iter()
+            .map(|t| format!("{}rtag:{t}", self.prefix))
+            .collect();
+        let tombs = tags
+            .iter()
+            .map(|t| format!("{}rtomb:{t}", self.prefix))
+            .collect();
+        (sets, tombs)
+    }
+
+    /// The stored bytes of a whole response; `None` when absent, skipped or failed.
+    pub async fn response(&self, key: &super::response::Key) -> Option<Vec<u8>> {
+        let client = self.pool.next();
+        let value: Value = self
+            .call("get_response", client.get(self.response_key(key)))
+            .await?;
+        value.as_bytes().map(<[u8]>::to_vec)
+    }
+
+    /// Stores a whole response with its tags (refused while one of them is tombstoned).
+    pub async fn fill_response(
+        &self,
+        key: &super::response::Key,
+        bytes: Vec<u8>,
+        tags: &[String],
+        ttl: Duration,
+    ) {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let (sets, tombs) = self.tag_keys(tags);
+        let mut keys = Vec::with_capacity(1 + 2 * tags.len());
+        keys.push(self.response_key(key));
+        keys.extend(tombs);
+        keys.extend(sets);
+        let args = vec![
+            Value::from(bytes.into_boxed_slice()),
+            Value::from(ttl),
+            Value::from(i64::try_from(tags.len()).unwrap_or(i64::MAX)),
+        ];
+        let client = self.pool.next();
+        let _: Option<Value> = self
+            .call(
+                "fill_response",
+                client.eval::<Value, _, _, _>(FILL_RESPONSE_SCRIPT, keys, args),
+            )
+            .await;
+    }
+
+    /// Drops the whole responses carrying `tags`; `false` when Redis could not be told.
+    pub async fn drop_responses(&self, tags: &[String], tombstone: Duration) -> bool {
+        if tags.is_empty() {
+            return true;
+        }
+        let ttl = i64::try_from(tombstone.as_millis()).unwrap_or(i64::MAX);
+        let (mut keys, tombs) = self.tag_keys(tags);
+        keys.extend(tombs);
+        let client = self.pool.next();
+        self.call(
+            "drop_responses",
+            client.eval::<Value, _, _, _>(DROP_RESPONSES_SCRIPT, keys, vec![ttl]),
+        )
+        .await
+        .is_some()
+    }
+
+    fn persisted_key(&self, hash: &str) -> String {
+        format!("{}apq:v1:{hash}", self.base_prefix)
+    }
+
+    /// A persisted query's text; `None` when absent, skipped or failed.
+    pub async fn persisted(&self, hash: &str) -> Option<String> {
+        let client = self.pool.next();
+        let value: Value = self
+            .call("get_persisted", client.get(self.persisted_key(hash)))
+            .await?;
+        value.into_string()
+    }
+
+    /// Remembers a persisted query's text for `ttl`.
+    pub async fn persist(&self, hash: &str, query: &str, ttl: Duration) {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let client = self.pool.next();
+        let _: Option<Value> = self
+            .call(
+                "persist",
+                client.set::<Value, _, _>(
+                    self.persisted_key(hash),
+                    query,
+                    Some(Expiration::PX(ttl)),
+                    None,
+                    false,
+                ),
+            )
+            .await;
     }
 
     /// Writes raw bytes under a key (tests corrupt values with it).

@@ -3,6 +3,7 @@
 //! invalidated, so a warm instance answers `latest` without SQL. An entry only ever moves
 //! forward in time, so a late database load never replaces a newer event. `None` is cached
 //! too: a sensor without readings yet costs no statement either, until its first one arrives.
+//! Applying readings also drops the cached responses that show the sensors' older ones.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -18,10 +19,15 @@ pub const KIND: &str = "latest_reading";
 pub struct LatestCache {
     cache: moka::sync::Cache<i64, Option<sensor_latest::Model>>,
     metrics: Arc<Metrics>,
+    responses: Arc<super::response::ResponseCache>,
 }
 
 impl LatestCache {
-    pub fn new(tier: TierConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        tier: TierConfig,
+        metrics: Arc<Metrics>,
+        responses: Arc<super::response::ResponseCache>,
+    ) -> Self {
         let evictions = metrics
             .cache
             .evictions
@@ -38,6 +44,7 @@ impl LatestCache {
                 })
                 .build(),
             metrics,
+            responses,
         }
     }
 
@@ -64,6 +71,11 @@ impl LatestCache {
                     quality: r.quality,
                 }),
             );
+        }
+        // After the new values are in: a response computed from here on shows them.
+        if self.responses.enabled() {
+            self.responses
+                .drop_latest(readings.iter().map(|r| r.sensor_id));
         }
     }
 
@@ -97,5 +109,6 @@ impl LatestCache {
     /// Forgets everything (a missed event, or `invalidateCache(all: true)`).
     pub fn clear(&self) {
         self.cache.invalidate_all();
+        self.responses.clear();
     }
 }

@@ -17,11 +17,17 @@
 //! drop theirs. A global epoch, bumped by every invalidation, keeps a load that started
 //! before one from filling L1 after it. Latest readings are not invalidated but kept current
 //! from the readings events ([`latest`]).
+//!
+//! **Whole responses** of queries ([`response`]) sit on top: L1 in process, L2 in Redis (a
+//! set per tag holding the keys of the responses that carry it), dropped by the same
+//! invalidations. Persisted query texts ([`persisted`]) use both levels too.
 
 pub mod breaker;
 pub mod codec;
 pub mod l2;
 pub mod latest;
+pub mod persisted;
+pub mod response;
 pub mod tags;
 
 use std::{
@@ -65,6 +71,8 @@ struct Inner {
     /// Bumped by every invalidation this instance applies.
     epoch: AtomicU64,
     latest: latest::LatestCache,
+    responses: Arc<response::ResponseCache>,
+    persisted: persisted::PersistedQueries,
     events: Arc<EventBus>,
     metrics: Arc<Metrics>,
 }
@@ -112,6 +120,33 @@ pub struct CacheStats {
     pub invalidations: u64,
 }
 
+/// A whole response as Redis keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredResponse {
+    data: async_graphql::Value,
+    tags: Vec<String>,
+    /// The JSON size of `data` (the in-process weight).
+    bytes: usize,
+}
+
+impl StoredResponse {
+    /// The entry, unless a tag no longer parses (a value from another version: a miss).
+    fn into_entry(self, since: response::Epochs) -> Option<response::Entry> {
+        let tags = self
+            .tags
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Option<Box<[Tag]>>>()?;
+        Some(response::Entry {
+            data: self.data,
+            tags,
+            live: Box::default(),
+            bytes: self.bytes,
+            since,
+        })
+    }
+}
+
 impl Cache {
     /// The cache of an instance; L2 when `redis` is there.
     pub fn new(
@@ -155,9 +190,17 @@ impl Cache {
                 metrics.clone(),
             )
         });
+        let mut responses = config.response;
+        responses.enabled &= config.enabled;
+        let responses = Arc::new(response::ResponseCache::new(responses, &metrics));
         Self {
             inner: Arc::new(Inner {
-                latest: latest::LatestCache::new(config.latest, metrics.clone()),
+                latest: latest::LatestCache::new(config.latest, metrics.clone(), responses.clone()),
+                persisted: persisted::PersistedQueries::new(
+                    config.response.apq_capacity_bytes,
+                    config.response.apq_ttl,
+                ),
+                responses,
                 config: config.clone(),
                 l1,
                 inflight: moka::future::Cache::builder().max_capacity(10_000).build(),
@@ -178,6 +221,85 @@ impl Cache {
     /// The latest-readings cache.
     pub fn latest(&self) -> &latest::LatestCache {
         &self.inner.latest
+    }
+
+    /// The whole-response cache of this instance.
+    pub fn responses(&self) -> &response::ResponseCache {
+        &self.inner.responses
+    }
+
+    /// A whole response: from L1, then Redis (which fills L1). Counted as the `response`
+    /// kind.
+    pub async fn response(&self, key: &response::Key) -> Option<Arc<response::Entry>> {
+        let responses = &self.inner.responses;
+        let metrics = &self.inner.metrics.cache;
+        if let Some(hit) = responses.get(key) {
+            metrics.lookup(response::KIND, "l1", true, 1);
+            return Some(hit);
+        }
+        metrics.lookup(response::KIND, "l1", false, 1);
+        let since = responses.epochs();
+        let l2 = self.usable_l2().await?;
+        let stored = l2
+            .response(key)
+            .await
+            .and_then(|bytes| codec::decode::<StoredResponse>(&bytes))
+            .and_then(|stored| stored.into_entry(since));
+        metrics.lookup(response::KIND, "l2", stored.is_some(), 1);
+        let entry = Arc::new(stored?);
+        responses.fill(*key, entry.clone());
+        Some(entry)
+    }
+
+    /// Stores a whole response in L1 and, unless it is live, in Redis.
+    pub async fn store_response(&self, key: response::Key, entry: Arc<response::Entry>) {
+        let responses = &self.inner.responses;
+        if !responses.fill(key, entry.clone()) || entry.is_live() {
+            return;
+        }
+        let Some(l2) = self.usable_l2().await else {
+            return;
+        };
+        let tags: Vec<String> = entry.tags.iter().map(Tag::to_string).collect();
+        let stored = StoredResponse {
+            data: entry.data.clone(),
+            tags: tags.clone(),
+            bytes: entry.bytes,
+        };
+        let Some(encoded) = codec::encode(&stored, self.inner.config.compress_min_bytes) else {
+            return;
+        };
+        let metrics = &self.inner.metrics.cache;
+        metrics.bytes_raw.inc_by(encoded.raw_len as u64);
+        metrics.bytes_stored.inc_by(encoded.bytes.len() as u64);
+        if responses.current(&entry) {
+            l2.fill_response(&key, encoded.bytes, &tags, responses.config().ttl)
+                .await;
+        }
+    }
+
+    /// The text of a persisted query: from L1, then Redis (which fills L1).
+    pub async fn persisted(&self, hash: &str) -> Option<Arc<str>> {
+        let persisted = &self.inner.persisted;
+        if let Some(query) = persisted.get(hash) {
+            return Some(query);
+        }
+        let l2 = self.inner.l2.as_ref()?;
+        let query: Arc<str> = l2.persisted(hash).await?.into();
+        persisted.put(hash, query.clone());
+        Some(query)
+    }
+
+    /// Remembers a persisted query on both levels.
+    pub async fn persist(&self, hash: &str, query: &str) {
+        let persisted = &self.inner.persisted;
+        if persisted.get(hash).is_some() {
+            return;
+        }
+        persisted.put(hash, query.into());
+        if let Some(l2) = &self.inner.l2 {
+            l2.persist(hash, query, persisted.ttl()).await;
+        }
     }
 
     /// Redis as the cache sees it: `off`, `up` or `degraded`.
@@ -329,10 +451,10 @@ impl Cache {
     /// Drops what `tags` name from this instance's L1 (no Redis, no event).
     fn drop_local(&self, tags: &[Tag]) {
         self.inner.epoch.fetch_add(1, Ordering::AcqRel);
-        for tag in tags {
-            let (kind, id) = tag.key();
+        for (kind, id) in tags.iter().filter_map(|t| t.key()) {
             self.inner.l1[kind.index()].invalidate(&id);
         }
+        self.inner.responses.drop_tags(tags);
         self.inner
             .metrics
             .cache
@@ -346,6 +468,7 @@ impl Cache {
         for l1 in &self.inner.l1 {
             l1.invalidate_all();
         }
+        self.inner.responses.clear();
         self.inner.metrics.cache.invalidations.inc();
     }
 
@@ -358,8 +481,12 @@ impl Cache {
         }
         self.drop_local(tags);
         if let Some(l2) = &self.inner.l2 {
-            let keys: Vec<(Kind, i64)> = tags.iter().map(|t| t.key()).collect();
-            if !l2.tombstone(&keys, self.inner.config.tombstone).await {
+            let keys: Vec<(Kind, i64)> = tags.iter().filter_map(|t| t.key()).collect();
+            let texts: Vec<String> = tags.iter().map(Tag::to_string).collect();
+            let tombstone = self.inner.config.tombstone;
+            let told = l2.tombstone(&keys, tombstone).await
+                && (!self.inner.responses.enabled() || l2.drop_responses(&texts, tombstone).await);
+            if !told {
                 self.inner.l2_dirty.store(true, Ordering::Release);
             }
         }
@@ -454,6 +581,13 @@ impl Cache {
                 entries: self.inner.l1[kind.index()].entry_count(),
             })
             .collect();
+        kinds.push(KindStats {
+            kind: response::KIND,
+            l1: level(response::KIND, "l1"),
+            l2: level(response::KIND, "l2"),
+            evictions: evictions(response::KIND),
+            entries: self.inner.responses.entry_count(),
+        });
         kinds.push(KindStats {
             kind: latest::KIND,
             l1: level(latest::KIND, "l1"),

@@ -1,6 +1,8 @@
-//! Cache kinds and the tags writes name. Each tag names exactly one cached value family — a
-//! row by id or a child list by parent — so a tag maps to one key per kind without an index:
-//! invalidating `line:7:equipment` drops the list of line 7's machines everywhere.
+//! Cache kinds and the tags writes name. Each loader tag names exactly one cached value
+//! family — a row by id or a child list by parent — so it maps to one key per kind without an
+//! index: invalidating `line:7:equipment` drops the list of line 7's machines everywhere.
+//! Whole responses ([`super::response`]) carry the tags of everything they were built from;
+//! `workshops` names data only responses cache (the workshop rows and lists).
 
 use std::fmt;
 
@@ -73,23 +75,41 @@ pub enum Tag {
     WorkshopLines(i64),
     /// `equipment:{id}:sensors`: the machine's sensors.
     EquipmentSensors(i64),
+    /// `workshops`: any workshop row or list (no loader caches them; responses do).
+    Workshops,
 }
 
 impl Tag {
-    /// The cached value the tag names.
-    pub fn key(self) -> (Kind, i64) {
-        match self {
+    /// The loader value the tag names (`None`: the tag only names cached responses).
+    pub fn key(self) -> Option<(Kind, i64)> {
+        Some(match self {
             Self::Equipment(id) => (Kind::EquipmentById, id),
             Self::Line(id) => (Kind::LineById, id),
             Self::Sensor(id) => (Kind::SensorById, id),
             Self::LineEquipment(id) => (Kind::EquipmentByLine, id),
             Self::WorkshopLines(id) => (Kind::LinesByWorkshop, id),
             Self::EquipmentSensors(id) => (Kind::SensorsByEquipment, id),
+            Self::Workshops => return None,
+        })
+    }
+
+    /// The tag of a loader value: the inverse of [`Self::key`].
+    pub fn of(kind: Kind, id: i64) -> Self {
+        match kind {
+            Kind::EquipmentById => Self::Equipment(id),
+            Kind::LineById => Self::Line(id),
+            Kind::SensorById => Self::Sensor(id),
+            Kind::EquipmentByLine => Self::LineEquipment(id),
+            Kind::LinesByWorkshop => Self::WorkshopLines(id),
+            Kind::SensorsByEquipment => Self::EquipmentSensors(id),
         }
     }
 
-    /// Reads a tag's text (`equipment:42`, `line:7:equipment`, …).
+    /// Reads a tag's text (`equipment:42`, `line:7:equipment`, `workshops`, …).
     pub fn parse(text: &str) -> Option<Self> {
+        if text == "workshops" {
+            return Some(Self::Workshops);
+        }
         let mut parts = text.split(':');
         let (entity, id, relation) = (parts.next()?, parts.next()?, parts.next());
         if parts.next().is_some() {
@@ -138,6 +158,7 @@ impl fmt::Display for Tag {
             Self::LineEquipment(id) => write!(f, "line:{id}:equipment"),
             Self::WorkshopLines(id) => write!(f, "workshop:{id}:lines"),
             Self::EquipmentSensors(id) => write!(f, "equipment:{id}:sensors"),
+            Self::Workshops => f.write_str("workshops"),
         }
     }
 }
@@ -155,8 +176,12 @@ mod tests {
             Tag::LineEquipment(7),
             Tag::WorkshopLines(3),
             Tag::EquipmentSensors(42),
+            Tag::Workshops,
         ] {
             assert_eq!(Tag::parse(&tag.to_string()), Some(tag));
+            if let Some((kind, id)) = tag.key() {
+                assert_eq!(Tag::of(kind, id), tag);
+            }
         }
         for bad in [
             "",

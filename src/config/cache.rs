@@ -14,6 +14,28 @@ pub struct TierConfig {
     pub ttl: Duration,
 }
 
+/// The whole-response cache of queries and the automatic persisted queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseConfig {
+    /// `SF_CACHE_RESPONSE`: whole responses cached (on by default, with the cache).
+    pub enabled: bool,
+    /// `SF_CACHE_RESPONSE_CAPACITY_BYTES`: bytes of responses kept in process memory (the
+    /// JSON size of each).
+    pub capacity_bytes: u64,
+    /// `SF_CACHE_RESPONSE_TTL_MS`: how long a response lives (a safety net: writes
+    /// invalidate by tag), in process memory and in Redis.
+    pub ttl: Duration,
+    /// `SF_CACHE_RESPONSE_MAX_BYTES`: larger responses are not cached.
+    pub max_bytes: usize,
+    /// `SF_CACHE_LIVE_MAX_AGE_MS`: the age limit of a response that shows latest readings
+    /// (kept in process only, and dropped when a reading it shows changes).
+    pub live_max_age: Duration,
+    /// `SF_CACHE_APQ_CAPACITY_BYTES`: bytes of persisted query text kept in process memory.
+    pub apq_capacity_bytes: u64,
+    /// `SF_CACHE_APQ_TTL_MS`: how long a persisted query is remembered (process and Redis).
+    pub apq_ttl: Duration,
+}
+
 /// The cache settings.
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
@@ -41,6 +63,9 @@ pub struct CacheConfig {
     /// `SF_CACHE_BREAKER_PROBE_MS`: how often an open breaker lets one command through to
     /// see whether Redis is back.
     pub breaker_probe: Duration,
+    /// Whole responses and persisted queries (`SF_CACHE_RESPONSE_*`, `SF_CACHE_LIVE_MAX_AGE_MS`,
+    /// `SF_CACHE_APQ_*`).
+    pub response: ResponseConfig,
 }
 
 impl CacheConfig {
@@ -67,6 +92,7 @@ impl CacheConfig {
             tombstone: Duration::from_millis(env.parse_or("SF_CACHE_TOMBSTONE_MS", 5_000)?),
             breaker_failures: env.parse_or("SF_CACHE_BREAKER_FAILURES", 3)?,
             breaker_probe: Duration::from_millis(env.parse_or("SF_CACHE_BREAKER_PROBE_MS", 1_000)?),
+            response: ResponseConfig::from_source(env)?,
         };
         if config.l2_ttl.as_millis() == 0 {
             anyhow::bail!("SF_CACHE_L2_TTL_MS must be at least 1");
@@ -76,6 +102,38 @@ impl CacheConfig {
         }
         if config.breaker_failures == 0 {
             anyhow::bail!("SF_CACHE_BREAKER_FAILURES must be at least 1");
+        }
+        Ok(config)
+    }
+}
+
+impl ResponseConfig {
+    fn from_source(env: &dyn EnvSource) -> anyhow::Result<Self> {
+        let millis = |name: &str, default: u64| -> anyhow::Result<Duration> {
+            let ms: u64 = env.parse_or(name, default)?;
+            if ms == 0 {
+                anyhow::bail!("{name} must be at least 1");
+            }
+            Ok(Duration::from_millis(ms))
+        };
+        let config = Self {
+            enabled: env.parse_or("SF_CACHE_RESPONSE", Flag(true))?.0,
+            capacity_bytes: env.parse_or("SF_CACHE_RESPONSE_CAPACITY_BYTES", 64 << 20)?,
+            ttl: millis("SF_CACHE_RESPONSE_TTL_MS", 300_000)?,
+            max_bytes: env.parse_or("SF_CACHE_RESPONSE_MAX_BYTES", 2 << 20)?,
+            live_max_age: millis("SF_CACHE_LIVE_MAX_AGE_MS", 1_000)?,
+            apq_capacity_bytes: env.parse_or("SF_CACHE_APQ_CAPACITY_BYTES", 16 << 20)?,
+            apq_ttl: millis("SF_CACHE_APQ_TTL_MS", 86_400_000)?,
+        };
+        if config.max_bytes == 0 {
+            anyhow::bail!("SF_CACHE_RESPONSE_MAX_BYTES must be at least 1");
+        }
+        if config.max_bytes as u64 > config.capacity_bytes {
+            anyhow::bail!(
+                "SF_CACHE_RESPONSE_MAX_BYTES ({}) must not exceed SF_CACHE_RESPONSE_CAPACITY_BYTES ({})",
+                config.max_bytes,
+                config.capacity_bytes
+            );
         }
         Ok(config)
     }
@@ -95,6 +153,8 @@ mod tests {
         let c = CacheConfig::from_source(&MapEnv::default()).expect("defaults");
         assert!(c.enabled);
         assert_eq!(c.compress_min_bytes, 1024);
+        assert!(c.response.enabled);
+        assert_eq!(c.response.live_max_age, Duration::from_millis(1000));
         let c = CacheConfig::from_source(&env(&[
             ("SF_CACHE", "off"),
             ("SF_CACHE_ENTITY_TTL_MS", "1500"),
@@ -113,6 +173,11 @@ mod tests {
             ("SF_CACHE_RELATION_CAPACITY", "many"),
             ("SF_CACHE_BREAKER_FAILURES", "0"),
             ("SF_CACHE", "maybe"),
+            ("SF_CACHE_RESPONSE_TTL_MS", "0"),
+            ("SF_CACHE_LIVE_MAX_AGE_MS", "soon"),
+            ("SF_CACHE_RESPONSE_MAX_BYTES", "0"),
+            ("SF_CACHE_RESPONSE_CAPACITY_BYTES", "10"),
+            ("SF_CACHE_APQ_TTL_MS", "0"),
         ] {
             let err = CacheConfig::from_source(&env(&[(name, value)]))
                 .expect_err("malformed")

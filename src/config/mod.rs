@@ -14,7 +14,7 @@ use secrecy::SecretString;
 
 use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratelimit::Quota};
 
-pub use cache::{CacheConfig, TierConfig};
+pub use cache::{CacheConfig, ResponseConfig, TierConfig};
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
 pub use metrics::{MetricsConfig, SmtpConfig};
 pub use sockets::SocketConfig;

@@ -14,6 +14,7 @@ pub mod plant;
 pub mod prefetch;
 pub mod production;
 pub mod ratelimit;
+pub mod response_cache;
 pub mod root;
 pub mod system;
 pub mod telemetry;
@@ -54,6 +55,9 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
             builder = builder.extension(ratelimit::RateLimitExtension);
         }
         builder = builder.extension(guard::DocumentGuard::new());
+        if state.cache.responses().enabled() {
+            builder = builder.extension(response_cache::ResponseCacheExtension);
+        }
         builder = builder.data(state);
     }
     builder.finish()

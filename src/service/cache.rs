@@ -35,7 +35,7 @@ fn parse_tags(texts: &[String]) -> AppResult<Vec<Tag>> {
                     "tags",
                     format!(
                         "unknown cache tag `{}`: expected equipment:ID, line:ID, sensor:ID, \
-                         line:ID:equipment, workshop:ID:lines or equipment:ID:sensors",
+                         line:ID:equipment, workshop:ID:lines, equipment:ID:sensors or workshops",
                         t.chars().take(80).collect::<String>()
                     ),
                 )

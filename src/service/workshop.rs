@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
+    cache::{Cache, Tag},
     error::{AppError, AppResult, DbResultExt},
 };
 
@@ -135,6 +136,7 @@ const CODE_TAKEN: &str = "a workshop with this code already exists";
 /// Creates a workshop (admin).
 pub async fn create(
     db: &DatabaseConnection,
+    cache: &Cache,
     caller: &Caller,
     audit: &Audit,
     input: NewWorkshop,
@@ -180,12 +182,14 @@ pub async fn create(
     .on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&[Tag::Workshops]).await;
     Ok(model)
 }
 
 /// Updates a workshop (admin).
 pub async fn update(
     db: &DatabaseConnection,
+    cache: &Cache,
     caller: &Caller,
     audit: &Audit,
     id: i64,
@@ -220,12 +224,14 @@ pub async fn update(
     let model = active.update(&txn).await.on_constraint(CODE_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
+    cache.invalidate(&[Tag::Workshops]).await;
     Ok(model)
 }
 
 /// Deletes an empty workshop (admin); one that still has lines is refused.
 pub async fn delete(
     db: &DatabaseConnection,
+    cache: &Cache,
     caller: &Caller,
     audit: &Audit,
     id: i64,
@@ -239,5 +245,6 @@ pub async fn delete(
         .on_delete("the workshop still has lines or equipment")?;
     audit.write(&txn, id).await?;
     txn.commit().await?;
+    cache.invalidate(&[Tag::Workshops]).await;
     Ok(id)
 }

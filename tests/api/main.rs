@@ -47,6 +47,7 @@ mod production;
 mod production_orders;
 mod products;
 mod ratelimit;
+mod response_cache;
 mod roles;
 mod schema;
 mod simulator;

@@ -17,8 +17,7 @@ impl async_graphql::dataloader::Loader<i64> for EquipmentByLineLoader {
         let ctx = &self.0;
         let all = ctx.unscoped();
         let lists = ctx
-            .cache
-            .load(Kind::EquipmentByLine, keys, |missing| async move {
+            .cached(Kind::EquipmentByLine, keys, |missing| async move {
                 service::by_lines(&ctx.db, &all, &missing)
                     .await
                     .map(super::shared)

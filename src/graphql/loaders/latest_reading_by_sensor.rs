@@ -15,6 +15,8 @@ pub(super) async fn latest(
     if !ctx.cache.enabled() {
         return Ok(telemetry::latest_by_sensor_ids(&ctx.db, ids).await?);
     }
+    // The response shows these sensors' latest readings: live, whether cached or loaded.
+    ctx.touched.live(ids);
     let cache = ctx.cache.latest();
     let (found, missing) = cache.get_many(ids);
     let mut out: HashMap<i64, sensor_latest::Model> = found
@@ -22,7 +24,10 @@ pub(super) async fn latest(
         .filter_map(|(id, v)| v.map(|v| (id, v)))
         .collect();
     if !missing.is_empty() {
-        let mut loaded = telemetry::latest_by_sensor_ids(&ctx.db, &missing).await?;
+        let mut loaded = ctx
+            .touched
+            .tagged([], telemetry::latest_by_sensor_ids(&ctx.db, &missing))
+            .await?;
         for id in missing {
             let value = loaded.remove(&id);
             cache.offer(id, value.clone());

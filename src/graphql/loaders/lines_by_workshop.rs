@@ -17,8 +17,7 @@ impl async_graphql::dataloader::Loader<i64> for LinesByWorkshopLoader {
         let ctx = &self.0;
         let all = ctx.unscoped();
         let lists = ctx
-            .cache
-            .load(Kind::LinesByWorkshop, keys, |missing| async move {
+            .cached(Kind::LinesByWorkshop, keys, |missing| async move {
                 service::by_workshops(&ctx.db, &all, &missing)
                     .await
                     .map(super::shared)

@@ -40,21 +40,43 @@ pub use workshop_ids_by_user::WorkshopIdsByUserLoader;
 
 use crate::{
     auth::{Caller, WorkshopScope},
-    cache::Cache,
+    cache::{Cache, Kind, Tag, response::Touched},
     config::GraphqlConfig,
     db::StatementCounter,
+    error::{AppError, SharedError},
 };
 
-/// What every loader needs: the read pool, the cache, and the caller whose scope filters
-/// the rows.
+/// What every loader needs: the read pool, the cache, the caller whose scope filters the
+/// rows, and the record of what the operation touched (for its cached response).
 #[derive(Clone)]
 pub struct LoaderContext {
     pub db: DatabaseConnection,
     pub caller: Arc<Caller>,
     pub cache: Cache,
+    pub touched: Touched,
 }
 
 impl LoaderContext {
+    /// [`Cache::load`], recording the keys' tags for the operation's response (and the
+    /// load's statements as tagged).
+    pub(crate) async fn cached<V, F, Fut>(
+        &self,
+        kind: Kind,
+        keys: &[i64],
+        load: F,
+    ) -> Result<HashMap<i64, V>, SharedError>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce(Vec<i64>) -> Fut,
+        Fut: Future<Output = Result<HashMap<i64, V>, AppError>>,
+    {
+        self.touched.tags(keys.iter().map(|k| Tag::of(kind, *k)));
+        let touched = &self.touched;
+        self.cache
+            .load(kind, keys, |missing| touched.tagged([], load(missing)))
+            .await
+    }
+
     /// The caller seeing every workshop: cached values are loaded unscoped, once for
     /// everyone, and filtered by [`Self::rows_in_scope`] / [`Self::lists_in_scope`].
     pub(crate) fn unscoped(&self) -> Caller {
@@ -159,6 +181,8 @@ pub struct Loaders {
     pub alarm_by_id: Cached<AlarmByIdLoader>,
     pub alarm_events_by_alarm: Cached<AlarmEventsByAlarmLoader>,
     pub workshop_ids_by_user: Cached<WorkshopIdsByUserLoader>,
+    /// What the operation touched (recording only for queries whose response may be cached).
+    pub touched: Touched,
 }
 
 /// Keys per statement: far above any plant tree level (10,000 sensors), far below the
@@ -173,11 +197,13 @@ impl Loaders {
         cache: &Cache,
         counter: &StatementCounter,
         config: &GraphqlConfig,
+        touched: Touched,
     ) -> Self {
         let ctx = LoaderContext {
             db: db.clone(),
             caller,
             cache: cache.clone(),
+            touched: touched.clone(),
         };
         let make = |counter: &StatementCounter| {
             let counter = counter.clone();
@@ -206,6 +232,7 @@ impl Loaders {
             alarm_by_id: new!(AlarmByIdLoader),
             alarm_events_by_alarm: new!(AlarmEventsByAlarmLoader),
             workshop_ids_by_user: new!(WorkshopIdsByUserLoader),
+            touched,
         }
     }
 

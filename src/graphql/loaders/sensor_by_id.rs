@@ -17,8 +17,7 @@ impl async_graphql::dataloader::Loader<i64> for SensorByIdLoader {
         let ctx = &self.0;
         let all = ctx.unscoped();
         let rows = ctx
-            .cache
-            .load(Kind::SensorById, keys, |missing| async move {
+            .cached(Kind::SensorById, keys, |missing| async move {
                 service::by_ids(&ctx.db, &all, &missing).await
             })
             .await?;

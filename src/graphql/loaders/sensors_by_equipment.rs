@@ -25,8 +25,7 @@ async fn lists(
 ) -> Result<HashMap<i64, Arc<Vec<sensor::Model>>>, super::LoadError> {
     let all = ctx.unscoped();
     let lists = ctx
-        .cache
-        .load(Kind::SensorsByEquipment, keys, |missing| async move {
+        .cached(Kind::SensorsByEquipment, keys, |missing| async move {
             let rows = service::by_equipment(&ctx.db, &all, &missing, with_latest).await?;
             Ok::<_, AppError>(
                 rows.into_iter()

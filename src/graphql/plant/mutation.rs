@@ -248,9 +248,15 @@ impl PlantMutation {
             name: input.name,
             description: input.description,
         };
-        let model =
-            workshop_service::create(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), input)
-                .await?;
+        let state = ctx.state();
+        let model = workshop_service::create(
+            &state.db.write,
+            &state.cache,
+            ctx.caller()?,
+            &ctx.audit(),
+            input,
+        )
+        .await?;
         Ok(WorkshopPayload {
             workshop: Workshop(model),
         })
@@ -268,8 +274,10 @@ impl PlantMutation {
             name: input.name,
             description: patch(input.description),
         };
+        let state = ctx.state();
         let model = workshop_service::update(
-            &ctx.state().db.write,
+            &state.db.write,
+            &state.cache,
             ctx.caller()?,
             &ctx.audit(),
             id,
@@ -288,8 +296,15 @@ impl PlantMutation {
         input: DeleteInput,
     ) -> Result<DeletePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = workshop_service::delete(&ctx.state().db.write, ctx.caller()?, &ctx.audit(), id)
-            .await?;
+        let state = ctx.state();
+        let id = workshop_service::delete(
+            &state.db.write,
+            &state.cache,
+            ctx.caller()?,
+            &ctx.audit(),
+            id,
+        )
+        .await?;
         Ok(DeletePayload {
             deleted_id: id.into(),
         })

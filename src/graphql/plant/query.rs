@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::types::{Equipment, Line, Sensor, Site, Workshop};
 use crate::{
+    cache::Tag,
     error::AppError,
     graphql::{
         connection::{Conn, connection},
@@ -111,8 +112,8 @@ impl PlantQuery {
             search: search_text(filter.search)?,
         };
         let request = page_request(ctx, "workshops", first, after)?;
-        let page =
-            workshop_service::list(&ctx.state().db.read, ctx.caller()?, &filter, &request).await?;
+        let list = workshop_service::list(&ctx.state().db.read, ctx.caller()?, &filter, &request);
+        let page = ctx.loaders().touched.tagged([Tag::Workshops], list).await?;
         let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
         prefetch::workshops(ctx, Selection::connection_nodes(ctx.look_ahead()), &rows).await?;
         Ok(connection(page, Workshop))
@@ -125,7 +126,8 @@ impl PlantQuery {
         #[graphql(desc = "The workshop's id.")] id: ID,
     ) -> Result<Workshop> {
         let id = parse_id("id", &id)?;
-        let model = workshop_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
+        let get = workshop_service::get(&ctx.state().db.read, ctx.caller()?, id);
+        let model = ctx.loaders().touched.tagged([Tag::Workshops], get).await?;
         prefetch::workshops(
             ctx,
             Selection::of(ctx.look_ahead()),
@@ -167,7 +169,8 @@ impl PlantQuery {
         #[graphql(desc = "The line's id.")] id: ID,
     ) -> Result<Line> {
         let id = parse_id("id", &id)?;
-        let model = line_service::get(&ctx.state().db.read, ctx.caller()?, id).await?;
+        let get = line_service::get(&ctx.state().db.read, ctx.caller()?, id);
+        let model = ctx.loaders().touched.tagged([Tag::Line(id)], get).await?;
         prefetch::lines(
             ctx,
             Selection::of(ctx.look_ahead()),

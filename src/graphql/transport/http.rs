@@ -14,8 +14,9 @@ use axum::{
     body::Bytes,
     extract::{ConnectInfo, RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::Response as HttpResponse,
+    response::{IntoResponse as _, Response as HttpResponse},
 };
+use sha2::Digest as _;
 
 use super::{
     GraphqlHttp, client_info,
@@ -24,6 +25,7 @@ use super::{
         response_media, transport_error,
     },
     operation::{self, Accounting, Operation, Origin},
+    persisted,
 };
 use crate::{error::ErrorCode, security::document};
 
@@ -98,6 +100,50 @@ pub async fn get(
     execute(&http, vec![request], media, &headers, peer, Method::Get).await
 }
 
+/// `Cache-Control` of GET answers: only the caller's own cache, revalidated every time.
+const PRIVATE_REVALIDATE: &str = "private, no-cache";
+/// `Cache-Control` of POST answers.
+const NO_STORE: &str = "no-store";
+
+/// A GET answer with a strong `ETag` (the SHA-256 of the body); `304 Not Modified` with an
+/// empty body when the client's `If-None-Match` names it.
+fn conditional<T: serde::Serialize>(
+    headers: &HeaderMap,
+    media: &'static str,
+    body: &T,
+) -> HttpResponse {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        Err(_) => return json_response(StatusCode::OK, media, body),
+    };
+    let etag = format!(
+        "\"{}\"",
+        crate::cache::l2::hex(&sha2::Sha256::digest(&bytes))
+    );
+    let Ok(etag_value) = HeaderValue::from_str(&etag) else {
+        return json_response(StatusCode::OK, media, body);
+    };
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag);
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+            bytes,
+        )
+            .into_response()
+    };
+    response.headers_mut().insert(header::ETAG, etag_value);
+    response
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
     Get,
@@ -106,7 +152,7 @@ enum Method {
 
 /// Whether a request names something to run (a document, or a persisted query hash).
 fn has_document(request: &Request) -> bool {
-    !request.query.trim().is_empty() || request.extensions.contains_key("persistedQuery")
+    !request.query.trim().is_empty() || request.extensions.contains_key(persisted::EXTENSION)
 }
 
 async fn execute(
@@ -162,10 +208,23 @@ async fn execute(
         caller: Arc::new(caller),
         client: client_info(state, peer, headers),
     };
-    let operations: Vec<Operation> = requests
-        .into_iter()
-        .map(|request| Operation::new(state, &origin, &accounting, request))
-        .collect();
+    let mut operations = Vec::with_capacity(requests.len());
+    for mut request in requests {
+        let operation = match persisted::resolve(state, &mut request).await {
+            Ok(registration) => {
+                let operation = Operation::new(state, &origin, &accounting, request);
+                // Only a document the guard parsed is remembered.
+                if let Some(registration) = registration
+                    && operation.kind().is_some()
+                {
+                    persisted::register(state, registration).await;
+                }
+                operation
+            }
+            Err(refusal) => Operation::refused(refusal),
+        };
+        operations.push(operation);
+    }
     if let Some(refusal) = refusal_by_method(&operations, method, media) {
         return refusal;
     }
@@ -188,12 +247,29 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let mut response = if single {
+    let mut response = if single && method == Method::Get && status == StatusCode::OK {
+        conditional(headers, media, &Body::of(&responses[0], media))
+    } else if single {
         json_response(status, media, &Body::of(&responses[0], media))
     } else {
         let bodies: Vec<_> = responses.iter().map(|r| Body::of(r, media)).collect();
         json_response(status, media, &bodies)
     };
+    // Answers are per caller: never kept by a shared cache; a GET may be revalidated.
+    let cache_control = if method == Method::Get {
+        PRIVATE_REVALIDATE
+    } else {
+        NO_STORE
+    };
+    let out = response.headers_mut();
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    out.insert(
+        header::VARY,
+        HeaderValue::from_static("authorization, accept"),
+    );
     accounting
         .rate_limits
         .write_headers(response.headers_mut(), rate_limited);

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod feeds;
 pub mod http;
 pub mod operation;
+pub mod persisted;
 pub mod sockets;
 pub mod sse;
 pub mod ws;

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use super::{errors::is_request_error, feeds::Subscription};
 use crate::{
     auth::Caller,
+    cache::response::Touched,
     db::StatementCounter,
     error::ErrorCode,
     graphql::{
@@ -29,6 +30,7 @@ use crate::{
         guard::{Guarded, coded},
         loaders::Loaders,
         ratelimit::RateLimitOutcome,
+        response_cache::{self, ResponseKey},
     },
     security::{audit as audit_trail, document},
     service::session::ClientInfo,
@@ -64,6 +66,8 @@ pub struct Operation {
     established: Established,
     /// The selected operation's name, for the metrics' `operation` label and the slow log.
     name: Option<String>,
+    /// Refused before it was prepared (an unknown persisted query): the response to send.
+    refusal: Option<Response>,
 }
 
 impl Operation {
@@ -78,6 +82,7 @@ impl Operation {
     ) -> Self {
         let limits = &state.config.graphql.document;
         let mut name = request.operation_name.clone();
+        let mut cache_key = None;
         let (mut request, kind) = match document::parse(&request.query, limits) {
             Ok(document) => {
                 let kind = selected_kind(&document, request.operation_name.as_deref());
@@ -87,11 +92,22 @@ impl Operation {
                         .iter()
                         .find_map(|(n, _)| n.map(|n| n.to_string()));
                 }
+                if state.cache.responses().enabled() {
+                    cache_key = response_cache::key_of(&request, &document, kind, &origin.caller);
+                }
                 let mut request = request.data(Guarded);
                 request.set_parsed_query(document);
                 (request, kind)
             }
             Err(_) => (request, None),
+        };
+        // Only a query that may be cached records what it touches.
+        let touched = match cache_key {
+            Some(key) => {
+                request = request.data(ResponseKey(key));
+                Touched::collecting(&accounting.statements)
+            }
+            None => Touched::off(),
         };
         let audited = (kind == Some(OperationType::Mutation)).then(|| {
             (
@@ -111,6 +127,7 @@ impl Operation {
             &state.cache,
             &accounting.statements,
             &state.config.graphql,
+            touched.clone(),
         );
         let established = Established::default();
         request = request
@@ -118,13 +135,27 @@ impl Operation {
             .data(loaders)
             .data(origin.client.clone())
             .data(accounting.rate_limits.clone())
-            .data(established.clone());
+            .data(established.clone())
+            .data(touched);
         Self {
             request,
             kind,
             audited,
             established,
             name,
+            refusal: None,
+        }
+    }
+
+    /// An operation refused before it could be prepared: running it answers `response`.
+    pub fn refused(response: Response) -> Self {
+        Self {
+            request: Request::new(""),
+            kind: None,
+            audited: None,
+            established: Established::default(),
+            name: None,
+            refusal: Some(response),
         }
     }
 
@@ -156,6 +187,10 @@ pub async fn run(
     accounting: &Accounting,
     operation: Operation,
 ) -> Response {
+    if let Some(response) = operation.refusal {
+        state.metrics.observe_request(false, 0.0, 0);
+        return response;
+    }
     let started = Instant::now();
     let statements = &accounting.statements;
     let name = operation.name;
@@ -223,6 +258,10 @@ pub async fn subscribe(
     origin: &Origin,
     operation: Operation,
 ) -> Result<Subscription, Response> {
+    if let Some(response) = operation.refusal {
+        state.metrics.observe_request(false, 0.0, 0);
+        return Err(response);
+    }
     let key = super::feeds::FeedKey::new(&operation.request, &origin.caller);
     let established = operation.established.0.clone();
     let mut stream = schema.execute_stream(operation.request);
