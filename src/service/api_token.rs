@@ -6,7 +6,7 @@ use chrono::Utc;
 use entity::{api_token, enums::Role, user, workshop};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::{audit::Audit, session::hash_secret, validate};
@@ -40,7 +40,7 @@ pub async fn create(
 ) -> AppResult<NewToken> {
     caller.require(Role::Admin)?;
     let name = validate::name("name", name, 100)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let user = user::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
@@ -117,7 +117,7 @@ pub async fn revoke(
     id: i64,
 ) -> AppResult<bool> {
     caller.require(Role::Admin)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let token = api_token::Entity::find_by_id(id)
         .one(&txn)
         .await?

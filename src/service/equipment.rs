@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::{
@@ -230,7 +230,7 @@ pub async fn create(
         ));
     }
     let attributes = check_attributes(input.attributes)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let line = line::Entity::find_by_id(input.line_id)
         .one(&txn)
         .await?
@@ -304,7 +304,7 @@ pub async fn update(
         None => None,
     };
     let attributes = check_attributes(patch.attributes)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     let mut active: equipment::ActiveModel = current.into();
     if let Some(v) = code {
@@ -346,7 +346,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     // `bottleneck_equipment_id` has no foreign key (lines and equipment refer to each other).
     line::Entity::update_many()

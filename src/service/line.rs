@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::{
@@ -141,7 +141,7 @@ pub async fn create(
     caller.require(Role::Admin)?;
     let code = validate::code("code", &input.code, 32)?;
     let name = validate::name("name", &input.name, 200)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let workshop = workshop::Entity::find_by_id(input.workshop_id)
         .one(&txn)
         .await?
@@ -187,7 +187,7 @@ pub async fn update(
         .name
         .map(|n| validate::name("name", &n, 200))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     if let Some(Some(equipment_id)) = patch.bottleneck_equipment_id {
         let on_line = entity::equipment::Entity::find_by_id(equipment_id)
@@ -231,7 +231,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     line::Entity::delete_by_id(id)
         .exec(&txn)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use entity::{enums::Role, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 
 use super::{
@@ -125,7 +125,7 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = model.insert(&txn).await.on_constraint(SKU_TAKEN)?;
     audit.write(&txn, model.id).await?;
     txn.commit().await?;
@@ -154,7 +154,7 @@ pub async fn update(
         .map(|v| validate::name("unit", &v, 16))
         .transpose()?;
     let cycle = patch.ideal_cycle_time_s.map(cycle_time).transpose()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut active: product::ActiveModel = get(&txn, id).await?.into();
     if let Some(v) = sku {
         active.sku = Set(v);
@@ -183,7 +183,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Manager)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     get(&txn, id).await?;
     product::Entity::delete_by_id(id)
         .exec(&txn)

@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::Query,
+    QueryFilter, QueryOrder, Set, sea_query::Query,
 };
 
 use super::{
@@ -212,7 +212,7 @@ pub async fn create(
         INTERVAL_MS.1,
     )?;
     input.thresholds.check()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let machine = equipment::Entity::find_by_id(input.equipment_id)
         .one(&txn)
         .await?
@@ -283,7 +283,7 @@ pub async fn update(
     if let Some(t) = &patch.thresholds {
         t.check()?;
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     let before = Tag::sensor_row(&current);
     let mut active: sensor::ActiveModel = current.into();
@@ -332,7 +332,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Engineer)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     sensor::Entity::delete_by_id(id)
         .exec(&txn)

@@ -7,7 +7,7 @@ use entity::{enums::Role, security_event, session, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -225,7 +225,7 @@ pub async fn login(
             return Err(AppError::Unauthenticated(BAD_LOGIN));
         }
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let user = if user.failed_logins > 0 || user.locked_until.is_some() {
         let mut active: user::ActiveModel = user.into();
         active.failed_logins = Set(0);
@@ -283,7 +283,7 @@ pub async fn refresh(
         return Err(invalid());
     }
     let presented = hash_secret(secret);
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let (current, user) = session::Entity::find_by_id(sid.to_owned())
         .find_also_related(user::Entity)
         .one(&txn)
@@ -432,7 +432,7 @@ pub async fn logout(
         .clone()
         .ok_or_else(|| AppError::bad_input("this request carries no session to end"))?;
     let sids = [sid];
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let ended = revoke(&txn, &sids, "logout").await?;
     audit.write(&txn, &sids[0]).await?;
     txn.commit().await?;
@@ -451,7 +451,7 @@ pub async fn logout_all(
     let user_id = caller
         .user_id
         .ok_or_else(|| AppError::bad_input("this request carries no user"))?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let (sids, ended) = revoke_user_sessions(&txn, user_id, None, "logout_all").await?;
     audit.write(&txn, user_id).await?;
     txn.commit().await?;
@@ -492,7 +492,7 @@ pub async fn revoke_by_admin(
         return Err(AppError::invalid("id", "`id` is not a session id"));
     }
     let sids = [sid.to_owned()];
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     session::Entity::find_by_id(sid.to_owned())
         .one(&txn)
         .await?

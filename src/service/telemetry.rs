@@ -380,7 +380,7 @@ pub async fn write_readings(db: &DatabaseConnection, readings: &[NewReading]) ->
     if readings.is_empty() {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut inserted = 0;
     for chunk in readings.chunks(WRITE_CHUNK) {
         let rows = chunk.iter().map(|r| sensor_reading::ActiveModel {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use entity::{api_token, enums::Role, user, user_workshop, workshop};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 
 use super::{
@@ -279,7 +279,7 @@ pub async fn create(
         }
     };
     let password_hash = hash(secret).await?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let workshops = existing_workshops(&txn, &input.workshop_ids).await?;
     let now = Utc::now();
     let model = user::ActiveModel {
@@ -350,7 +350,7 @@ pub async fn update(
     if let Some(p) = &patch.password {
         check_password("password", p)?;
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     let role = patch.role.unwrap_or(current.role);
     let active = patch.active.unwrap_or(current.active);
@@ -420,7 +420,7 @@ pub async fn set_workshops(
     workshop_ids: &[i64],
 ) -> AppResult<user::Model> {
     caller.require(Role::Admin)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let user = get(&txn, caller, id).await?;
     let workshops = existing_workshops(&txn, workshop_ids).await?;
     replace_workshops(&txn, id, &workshops).await?;
@@ -447,7 +447,7 @@ pub async fn delete(
             "you cannot delete your own account".into(),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     keep_an_admin(&txn, &current, Role::Viewer, false).await?;
     let sessions = session::open_sessions(&txn, id).await?;
@@ -503,7 +503,7 @@ pub async fn change_password(
     model.password_hash = Set(password_hash);
     model.password_changed_at = Set(Some(Utc::now()));
     model.updated_at = Set(Utc::now());
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     model.update(&txn).await?;
     let (sessions, ended) = session::revoke_user_sessions(
         &txn,

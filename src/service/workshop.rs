@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use entity::{enums::Role, site, workshop};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::{
@@ -145,7 +145,7 @@ pub async fn create(
     let code = validate::code("code", &input.code, 32)?;
     let name = validate::name("name", &input.name, 200)?;
     let description = validate::text("description", input.description.as_deref(), 2000)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let site_id = match input.site_id {
         Some(id) => {
             site::Entity::find_by_id(id)
@@ -208,7 +208,7 @@ pub async fn update(
         .description
         .map(|d| validate::text("description", d.as_deref(), 2000))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = get(&txn, caller, id).await?;
     let mut active: workshop::ActiveModel = current.into();
     if let Some(code) = code {
@@ -237,7 +237,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<i64> {
     caller.require(Role::Admin)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     get(&txn, caller, id).await?;
     workshop::Entity::delete_by_id(id)
         .exec(&txn)
