@@ -86,7 +86,7 @@ async fn alerting_app(url: String, retries: u32) -> TestApp {
 
 /// The one rule of these tests (fires while the one-second latency window holds any
 /// operation), ticks of 100 ms, and `retries` quick retries for every notification.
-fn any_latency_rule(m: &mut smart_factory::config::MetricsConfig, retries: u32) {
+pub(crate) fn any_latency_rule(m: &mut smart_factory::config::MetricsConfig, retries: u32) {
     m.interval = Duration::from_millis(100);
     m.window = Duration::from_secs(1);
     m.rules = vec![AlertRule {

@@ -9,9 +9,9 @@ use entity::enums::Role;
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
-use smart_factory::telemetry::alerts::{AlertMetric, AlertRule, Comparison};
 
 use crate::{
+    alerts::any_latency_rule,
     helpers::{SMALL, TestApp, create_database, insert_user_with_password, list},
     live_client::{LiveClient, Transport},
     subscriptions::hub_holds,
@@ -25,19 +25,7 @@ const SYSTEM_ALARMS: &str = "{ alarms(filter: { type: \"SYSTEM\" }, first: 50) {
 
 /// An app whose one rule fires while the one-second latency window holds any operation.
 async fn alerting_app() -> TestApp {
-    TestApp::spawn_with(Some(SMALL), |c| {
-        c.metrics.interval = Duration::from_millis(100);
-        c.metrics.window = Duration::from_secs(1);
-        c.metrics.rules = vec![AlertRule {
-            name: "any_latency".into(),
-            metric: AlertMetric::LatencyP95Ms,
-            comparison: Comparison::Above,
-            threshold: 0.0,
-            for_s: 0.0,
-            severity: 4,
-        }];
-    })
-    .await
+    TestApp::spawn_with(Some(SMALL), |c| any_latency_rule(&mut c.metrics, 0)).await
 }
 
 /// The `alarmChanged` payloads of `client` until a `SYSTEM` alarm has been raised and then
