@@ -43,11 +43,14 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Run a maintenance task now.
+    /// Run a maintenance task now, in this process (the same code the schedules run).
     Maintenance {
         #[arg(value_enum)]
-        task: MaintenanceTask,
+        task: crate::maintenance::Task,
     },
+    /// Run the job workers alone (no API, no schedules), to scale them apart from the API.
+    /// The database must be migrated (`serve` or `migrate up` does it).
+    Worker,
     /// Create a user. The password comes from SF_NEW_USER_PASSWORD, or is generated and
     /// printed once.
     CreateUser {
@@ -72,13 +75,6 @@ pub enum MigrateAction {
     Status,
     /// Drop everything and migrate from scratch.
     Fresh,
-}
-
-/// Maintenance tasks.
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum MaintenanceTask {
-    /// Delete sessions that ended more than 7 days ago.
-    CleanupSessions,
 }
 
 /// Roles as CLI values.
@@ -161,15 +157,27 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Maintenance { task } => {
             let state = AppState::build(config).await?;
-            match task {
-                MaintenanceTask::CleanupSessions => {
-                    let n = crate::service::session::cleanup_expired(
-                        &state.db.write,
-                        chrono::Duration::days(7),
-                    )
-                    .await
-                    .map_err(crate::error::AppError::into_anyhow)?;
-                    println!("deleted {n} ended sessions");
+            crate::jobs::storage::setup(&state.db.write).await?;
+            let report = crate::maintenance::run(&state, task)
+                .await
+                .map_err(crate::error::AppError::into_anyhow)?;
+            println!("{}: {} ({} ms)", task.name(), report.detail, report.duration_ms);
+            Ok(())
+        }
+        Command::Worker => {
+            raise_open_file_limit();
+            let state = AppState::build(config).await?;
+            crate::jobs::storage::setup(&state.db.write).await?;
+            let (shutdown, stop) = tokio::sync::watch::channel(false);
+            let workers = crate::jobs::worker::start(&state, &stop);
+            tracing::info!(instance = %state.instance_id, "job workers running");
+            crate::startup::os_signal().await;
+            tracing::info!("stopping the job workers");
+            let _ = shutdown.send(true);
+            let deadline = tokio::time::Instant::now() + state.config.server.shutdown_grace;
+            for worker in workers {
+                if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                    tracing::warn!("a job worker did not stop within the grace period");
                 }
             }
             Ok(())

@@ -11,6 +11,8 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod ingest;
+pub mod jobs;
+pub mod maintenance;
 pub mod realtime;
 pub mod redis;
 pub mod security;

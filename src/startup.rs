@@ -49,6 +49,7 @@ impl Application {
             .schema(&state.config.database, state.metrics.clone())
             .await?;
         <migration::Migrator as migration::MigratorTrait>::up(&schema, None).await?;
+        crate::jobs::storage::setup(&state.db.write).await?;
         if let Some(tier) = state.config.demo.seed
             && seed::is_empty(&state.db.write).await?
         {
@@ -123,6 +124,13 @@ impl Application {
             ));
         } else {
             tracing::warn!("SF_METRICS_COLLECTOR=off: no metric snapshots, history or alerts");
+        }
+        // Job workers and schedules (`smart-factory worker` runs workers alone).
+        if state.config.jobs.workers {
+            background.extend(crate::jobs::worker::start(&state, &shutdown.subscribe()));
+        }
+        if state.config.jobs.scheduler {
+            background.push(crate::jobs::scheduler::start(&state, shutdown.subscribe()));
         }
         if state.config.demo.simulator {
             background.push(tokio::spawn(simulator::run(
@@ -230,7 +238,7 @@ impl Watchdog {
 /// Installs the SIGTERM/SIGINT handlers now — before the server reports that it serves, so a
 /// stop request arriving right after start-up is graceful too — and resolves on the first.
 #[cfg(unix)]
-fn os_signal() -> impl Future<Output = ()> {
+pub fn os_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let terminate = signal(SignalKind::terminate());
     let interrupt = signal(SignalKind::interrupt());
@@ -252,7 +260,7 @@ fn os_signal() -> impl Future<Output = ()> {
 
 /// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-fn os_signal() -> impl Future<Output = ()> {
+pub fn os_signal() -> impl Future<Output = ()> {
     async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

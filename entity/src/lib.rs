@@ -19,6 +19,8 @@ pub mod production_order;
 pub mod production_report;
 pub mod reading_1h;
 pub mod reading_1m;
+pub mod rollup_watermark;
+pub mod schedule_run;
 pub mod security_event;
 pub mod sensor;
 pub mod sensor_latest;

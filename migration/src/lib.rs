@@ -14,6 +14,7 @@ mod m20261127_000006_create_people;
 mod m20261127_000007_create_system;
 mod m20261127_000008_security_events_by_ip;
 mod m20261203_000009_system_alarms;
+mod m20261204_000010_jobs_and_rollups;
 
 /// The ordered list of schema migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_create_system::Migration),
             Box::new(m20261127_000008_security_events_by_ip::Migration),
             Box::new(m20261203_000009_system_alarms::Migration),
+            Box::new(m20261204_000010_jobs_and_rollups::Migration),
         ]
     }
 }

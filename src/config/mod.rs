@@ -4,6 +4,7 @@
 
 mod cache;
 mod env;
+mod jobs;
 mod metrics;
 mod sockets;
 
@@ -16,6 +17,7 @@ use crate::security::{client_ip::TrustedProxies, document::DocumentLimits, ratel
 
 pub use cache::{CacheConfig, ResponseConfig, TierConfig};
 pub use env::{EnvSource, EnvSourceExt, Flag, MapEnv, ProcessEnv};
+pub use jobs::{JobsConfig, RetentionConfig, Schedule};
 pub use metrics::{MetricsConfig, SmtpConfig};
 pub use sockets::SocketConfig;
 
@@ -33,6 +35,7 @@ pub struct Config {
     pub sockets: SocketConfig,
     pub metrics: MetricsConfig,
     pub cache: CacheConfig,
+    pub jobs: JobsConfig,
 }
 
 /// The development-only JWT secret; production refuses to start with it.
@@ -370,6 +373,7 @@ impl Config {
             sockets: SocketConfig::from_source(env)?,
             metrics: MetricsConfig::from_source(env)?,
             cache: CacheConfig::from_source(env)?,
+            jobs: JobsConfig::from_source(env)?,
             log: LogConfig {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
                 json: match env.get("SF_LOG_FORMAT").as_deref() {

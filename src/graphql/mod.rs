@@ -8,6 +8,7 @@ pub mod context;
 pub mod enums;
 pub mod graphiql;
 pub mod guard;
+pub mod jobs;
 pub mod loaders;
 pub mod maintenance;
 pub mod plant;

@@ -10,6 +10,7 @@ use super::{
         users::{UserMutation, UserQuery},
     },
     cache::{mutation::CacheMutation, query::CacheQuery},
+    jobs::{mutation::JobsMutation, query::JobsQuery},
     maintenance::{
         mutation::MaintenanceMutation, query::MaintenanceQuery,
         subscription::MaintenanceSubscription,
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     MaintenanceQuery,
     SystemQuery,
     CacheQuery,
+    JobsQuery,
 );
 
 /// Every mutation field.
@@ -55,6 +57,7 @@ pub struct MutationRoot(
     ProductionOrderMutation,
     MaintenanceMutation,
     CacheMutation,
+    JobsMutation,
 );
 
 /// Every subscription field.

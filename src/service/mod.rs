@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cache;
 pub mod equipment;
 pub mod equipment_status;
+pub mod jobs;
 pub mod line;
 pub mod live;
 pub mod maintenance;

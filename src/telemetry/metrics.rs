@@ -85,6 +85,8 @@ pub struct Metrics {
     pub cache: super::cache_metrics::CacheMetrics,
     /// The subscription hub: subscriptions by kind, queue drops, missed events.
     pub hub: super::hub_metrics::HubMetrics,
+    /// The job queue and the maintenance tasks.
+    pub jobs: super::job_metrics::JobMetrics,
     /// The collector's gauges, operation counters and build info.
     pub system: super::system_metrics::SystemMetrics,
     /// GraphQL operation durations of the tick in progress (the latency percentiles).
@@ -192,6 +194,7 @@ impl Metrics {
         );
         let sockets = super::socket_metrics::SocketMetrics::register(&mut registry);
         let hub = super::hub_metrics::HubMetrics::register(&mut registry);
+        let jobs = super::job_metrics::JobMetrics::register(&mut registry);
         let cache = super::cache_metrics::CacheMetrics::register(&mut registry);
         let system = super::system_metrics::SystemMetrics::register(&mut registry);
         Self {
@@ -201,6 +204,7 @@ impl Metrics {
             registry,
             sockets,
             hub,
+            jobs,
             cache,
             events_published,
             events_received,

@@ -7,6 +7,7 @@ pub mod collector;
 pub mod email;
 pub mod health;
 pub mod hub_metrics;
+pub mod job_metrics;
 pub mod logging;
 pub mod metrics;
 pub mod monitor;

@@ -145,7 +145,7 @@ async fn maintenance_cleanup_sessions_runs() {
     let output = run(&url, &["maintenance", "cleanup-sessions"]);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
-        text(&output).contains("deleted 0 ended sessions"),
+        text(&output).contains("0 ended sessions deleted"),
         "{}",
         text(&output)
     );
