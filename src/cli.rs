@@ -161,7 +161,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let report = crate::maintenance::run(&state, task)
                 .await
                 .map_err(crate::error::AppError::into_anyhow)?;
-            println!("{}: {} ({} ms)", task.name(), report.detail, report.duration_ms);
+            println!(
+                "{}: {} ({} ms)",
+                task.name(),
+                report.detail,
+                report.duration_ms
+            );
             Ok(())
         }
         Command::Worker => {

@@ -81,10 +81,8 @@ impl MigrationTrait for Migration {
                 .await?;
             }
             _ => {
-                db.execute_unprepared(&format!(
-                    "CREATE INDEX {TS_INDEX} ON sensor_readings (ts)"
-                ))
-                .await?;
+                db.execute_unprepared(&format!("CREATE INDEX {TS_INDEX} ON sensor_readings (ts)"))
+                    .await?;
             }
         }
         Ok(())

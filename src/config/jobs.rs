@@ -128,7 +128,8 @@ impl JobsConfig {
         }
         let raw_max_h: u32 = env.parse_or("SF_SERIES_RAW_MAX_H", 6)?;
         let one_m_max_d: u32 = env.parse_or("SF_SERIES_1M_MAX_D", 14)?;
-        if raw_max_h == 0 || one_m_max_d == 0 || i64::from(raw_max_h) > i64::from(one_m_max_d) * 24 {
+        if raw_max_h == 0 || one_m_max_d == 0 || i64::from(raw_max_h) > i64::from(one_m_max_d) * 24
+        {
             anyhow::bail!(
                 "SF_SERIES_RAW_MAX_H and SF_SERIES_1M_MAX_D must be positive, the raw range within the one-minute range"
             );

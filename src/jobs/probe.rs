@@ -25,9 +25,12 @@ pub struct ProbeJob {
     /// Attempts that fail before one succeeds.
     #[serde(default)]
     pub fail_first: u32,
-    /// How long each attempt sleeps before it ends.
+    /// How long an attempt sleeps before it ends.
     #[serde(default)]
     pub sleep_ms: u64,
+    /// Only attempts up to this one sleep (every attempt when unset).
+    #[serde(default)]
+    pub sleep_attempts: Option<u32>,
     /// Whether attempts leave audit rows (`job.probe`), with their start and end.
     #[serde(default)]
     pub record: bool,
@@ -84,14 +87,21 @@ impl Job for ProbeJob {
     async fn run(self, ctx: &JobContext) -> anyhow::Result<String> {
         self.record(ctx, "start").await?;
         let sleep = Duration::from_millis(self.sleep_ms).min(MAX_SLEEP);
-        if !sleep.is_zero() {
+        if !sleep.is_zero() && self.sleep_attempts.is_none_or(|n| ctx.attempt <= n) {
             tokio::time::sleep(sleep).await;
         }
         if ctx.attempt <= self.fail_first {
             self.record(ctx, "failed").await?;
-            anyhow::bail!("probe `{}` fails attempt {} as asked", self.key, ctx.attempt);
+            anyhow::bail!(
+                "probe `{}` fails attempt {} as asked",
+                self.key,
+                ctx.attempt
+            );
         }
         self.record(ctx, "end").await?;
-        Ok(format!("probe `{}` done on attempt {}", self.key, ctx.attempt))
+        Ok(format!(
+            "probe `{}` done on attempt {}",
+            self.key, ctx.attempt
+        ))
     }
 }

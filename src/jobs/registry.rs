@@ -84,7 +84,12 @@ async fn run_as<J: Job>(
 ) -> (Option<JobSpec>, Result<String, DispatchError>) {
     let job: J = match serde_json::from_value(args) {
         Ok(job) => job,
-        Err(e) => return (Some(registered), Err(DispatchError::Malformed(e.to_string()))),
+        Err(e) => {
+            return (
+                Some(registered),
+                Err(DispatchError::Malformed(e.to_string())),
+            );
+        }
     };
     let spec = job.spec();
     let result = match tokio::time::timeout(spec.timeout, job.run(ctx)).await {

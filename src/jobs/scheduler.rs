@@ -68,7 +68,11 @@ pub fn start(state: &AppState, mut shutdown: watch::Receiver<bool>) -> JoinHandl
 
 /// Claims `schedule`'s slot `at` and enqueues its job, or returns `None` when another
 /// instance (or an earlier run of this one) already has it.
-pub async fn claim(state: &AppState, schedule: &Schedule, at: DateTime<Utc>) -> AppResult<Option<String>> {
+pub async fn claim(
+    state: &AppState,
+    schedule: &Schedule,
+    at: DateTime<Utc>,
+) -> AppResult<Option<String>> {
     let name = schedule.task.name();
     let txn = state.db.write.begin().await?;
     let inserted = schedule_run::Entity::insert(schedule_run::ActiveModel {
@@ -168,7 +172,10 @@ pub async fn mark_finished(
 }
 
 /// The latest run of each schedule name.
-pub async fn last_runs(db: &DatabaseConnection, names: &[&str]) -> AppResult<Vec<schedule_run::Model>> {
+pub async fn last_runs(
+    db: &DatabaseConnection,
+    names: &[&str],
+) -> AppResult<Vec<schedule_run::Model>> {
     let mut out = Vec::with_capacity(names.len());
     // One small indexed lookup per schedule (eight at most), newest slot first.
     for name in names {

@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, FromQueryResult, Statement,
-    Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, FromQueryResult, Statement, Value,
 };
 
 use super::{Envelope, Queue, Slot, registry::Job};
@@ -54,7 +53,8 @@ pub async fn enqueue<J: Job>(
         args: serde_json::to_value(job).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
         slot: options.slot,
     };
-    let payload = serde_json::to_vec(&envelope).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let payload =
+        serde_json::to_vec(&envelope).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let id = ulid::Ulid::generate().to_string();
     let run_at = options.run_at.unwrap_or_else(Utc::now);
     let backend = db.get_database_backend();
@@ -98,15 +98,26 @@ pub async fn enqueue<J: Job>(
 pub async fn defer(db: &DatabaseConnection, id: &str, at: DateTime<Utc>) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let (sql, at): (&str, Value) = match backend {
-        DatabaseBackend::Postgres => ("UPDATE apalis.jobs SET run_at = $1 WHERE id = $2", at.into()),
-        _ => ("UPDATE Jobs SET run_at = ? WHERE id = ?", at.timestamp().into()),
+        DatabaseBackend::Postgres => (
+            "UPDATE apalis.jobs SET run_at = $1 WHERE id = $2",
+            at.into(),
+        ),
+        // Whole seconds on SQLite: rounded up, so a back-off is never cut short.
+        _ => (
+            "UPDATE Jobs SET run_at = ? WHERE id = ?",
+            (at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)).into(),
+        ),
     };
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [at, id.to_owned().into()],
-    ))
-    .await?;
+    let done = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [at, id.to_owned().into()],
+        ))
+        .await?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(id, "deferring a retry: no such job row");
+    }
     Ok(())
 }
 
@@ -169,7 +180,11 @@ fn select_rows(backend: DatabaseBackend) -> &'static str {
 /// One job by id.
 pub async fn find(db: &DatabaseConnection, id: &str) -> AppResult<Option<JobRow>> {
     let backend = db.get_database_backend();
-    let p = if backend == DatabaseBackend::Postgres { "$1" } else { "?" };
+    let p = if backend == DatabaseBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     Ok(JobRow::find_by_statement(Statement::from_sql_and_values(
         backend,
         format!("{} WHERE id = {p}", select_rows(backend)),
@@ -233,8 +248,10 @@ pub async fn counts(db: &DatabaseConnection) -> AppResult<Vec<(Queue, QueueCount
         .all(db)
         .await?;
     let now = Utc::now().timestamp();
-    let mut out: Vec<(Queue, QueueCounts)> =
-        Queue::ALL.into_iter().map(|q| (q, QueueCounts::default())).collect();
+    let mut out: Vec<(Queue, QueueCounts)> = Queue::ALL
+        .into_iter()
+        .map(|q| (q, QueueCounts::default()))
+        .collect();
     for row in rows {
         let Some((_, c)) = out.iter_mut().find(|(q, _)| q.name() == row.queue) else {
             continue;
@@ -288,7 +305,9 @@ pub async fn retry(db: &DatabaseConnection, id: &str) -> AppResult<bool> {
         ))
         .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!("job {id} changed state; try again")));
+        return Err(AppError::Conflict(format!(
+            "job {id} changed state; try again"
+        )));
     }
     Ok(true)
 }

@@ -11,8 +11,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use super::{
     Envelope, Queue,
     registry::{self, DispatchError, JobContext},
-    scheduler,
-    storage,
+    scheduler, storage,
 };
 use crate::{state::AppState, telemetry::job_metrics::JobOutcomeLabels};
 
@@ -35,7 +34,11 @@ pub fn start(state: &AppState, shutdown: &watch::Receiver<bool>) -> Vec<JoinHand
 }
 
 /// Runs the worker of `queue` until shutdown.
-async fn run(state: AppState, queue: Queue, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn run(
+    state: AppState,
+    queue: Queue,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let signal = async move {
         let _ = shutdown.wait_for(|stop| *stop).await;
         Ok::<(), std::io::Error>(())
@@ -134,7 +137,10 @@ async fn handle(
         })
         .inc();
     let last = spec.is_none_or(|s| attempt_no >= s.max_attempts)
-        || matches!(result, Err(DispatchError::Unknown | DispatchError::Malformed(_)));
+        || matches!(
+            result,
+            Err(DispatchError::Unknown | DispatchError::Malformed(_))
+        );
     if let Some(slot) = &envelope.slot
         && (result.is_ok() || last)
     {
@@ -142,8 +148,14 @@ async fn handle(
             Ok(done) => done.clone(),
             Err(e) => e.to_string(),
         };
-        scheduler::mark_finished(&state.db.write, slot, result.is_ok(), started.elapsed(), &detail)
-            .await;
+        scheduler::mark_finished(
+            &state.db.write,
+            slot,
+            result.is_ok(),
+            started.elapsed(),
+            &detail,
+        )
+        .await;
     }
     match result {
         Ok(done) => Ok(done),

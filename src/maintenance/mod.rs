@@ -106,14 +106,8 @@ pub async fn run(state: &AppState, task: Task) -> AppResult<Report> {
             } else {
                 rollup::Level::Hour
             };
-            let run = rollup::run(
-                db,
-                level,
-                now,
-                jobs.rollup_late_window,
-                jobs.retention.raw,
-            )
-            .await?;
+            let run =
+                rollup::run(db, level, now, jobs.rollup_late_window, jobs.retention.raw).await?;
             (
                 run.buckets,
                 format!("{} buckets over [{}, {})", run.buckets, run.from, run.to),
@@ -158,7 +152,12 @@ pub async fn run(state: &AppState, task: Task) -> AppResult<Report> {
         .maintenance_runs
         .get_or_create(&crate::telemetry::job_metrics::TaskLabels { task: task.name() })
         .inc();
-    tracing::info!(task = task.name(), rows, ms = duration.as_millis() as u64, "{detail}");
+    tracing::info!(
+        task = task.name(),
+        rows,
+        ms = duration.as_millis() as u64,
+        "{detail}"
+    );
     Ok(Report {
         task,
         rows,

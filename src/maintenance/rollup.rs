@@ -62,11 +62,16 @@ pub struct RollupRun {
 }
 
 /// The rollup's watermark: the exclusive end of what it has rolled.
-pub async fn watermark(db: &impl ConnectionTrait, level: Level) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(rollup_watermark::Entity::find_by_id(level.name().to_owned())
-        .one(db)
-        .await?
-        .map(|w| w.watermark))
+pub async fn watermark(
+    db: &impl ConnectionTrait,
+    level: Level,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(
+        rollup_watermark::Entity::find_by_id(level.name().to_owned())
+            .one(db)
+            .await?
+            .map(|w| w.watermark),
+    )
 }
 
 /// Rolls `level` up to the last closed bucket before `now`.

@@ -100,12 +100,19 @@ pub async fn run_maintenance(
     let id = storage::enqueue(db, &MaintenanceJob { task }, EnqueueOptions::default())
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a job without a key was refused")))?;
-    audit.write(db, format!("{} as job {id}", task.name())).await?;
+    audit
+        .write(db, format!("{} as job {id}", task.name()))
+        .await?;
     Ok(MaintenanceRun::Queued(id))
 }
 
 /// Puts a failed job back in its queue with fresh attempts.
-pub async fn retry(state: &AppState, caller: &Caller, audit: &Audit, id: &str) -> AppResult<JobRow> {
+pub async fn retry(
+    state: &AppState,
+    caller: &Caller,
+    audit: &Audit,
+    id: &str,
+) -> AppResult<JobRow> {
     caller.require(Role::Admin)?;
     let db = &state.db.write;
     if id.is_empty() || id.len() > 64 {

@@ -22,8 +22,7 @@ impl JobsMutation {
         &self,
         ctx: &Context<'_>,
         task: MaintenanceTask,
-        #[graphql(desc = "Run in the request and return the report.", default = false)]
-        wait: bool,
+        #[graphql(desc = "Run in the request and return the report.", default = false)] wait: bool,
     ) -> Result<MaintenanceRun> {
         let run = jobs_service::run_maintenance(
             ctx.state(),
@@ -50,8 +49,10 @@ impl JobsMutation {
     /// Puts a failed job back in its queue with fresh attempts (admins only). A job that is
     /// pending, running or done is a `CONFLICT`; an unknown id `NOT_FOUND`.
     async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> Result<Job> {
-        Ok(jobs_service::retry(ctx.state(), ctx.caller()?, &ctx.audit(), &id)
-            .await?
-            .into())
+        Ok(
+            jobs_service::retry(ctx.state(), ctx.caller()?, &ctx.audit(), &id)
+                .await?
+                .into(),
+        )
     }
 }
