@@ -167,17 +167,71 @@ pub struct SeriesRequest {
 pub struct Series {
     pub bucket_s: i64,
     pub rows: Vec<BucketRow>,
+    /// What the range read (its newest minutes may come from finer sources).
+    pub source: SeriesSource,
 }
 
 /// Most sensors in one series request.
 pub const MAX_SERIES_SENSORS: usize = 100;
 
-/// Buckets raw readings in the database: one grouped statement for all sensors.
+/// Where a series is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesSource {
+    Raw,
+    Rollup1m,
+    Rollup1h,
+}
+
+impl SeriesSource {
+    /// The source's own resolution in seconds (raw: one).
+    fn width(self) -> i64 {
+        match self {
+            Self::Raw => 1,
+            Self::Rollup1m => 60,
+            Self::Rollup1h => 3_600,
+        }
+    }
+}
+
+/// Which ranges read which source (`SF_SERIES_RAW_MAX_H`, `SF_SERIES_1M_MAX_D`).
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesSources {
+    pub raw_max: chrono::Duration,
+    pub one_minute_max: chrono::Duration,
+}
+
+impl SeriesSources {
+    /// The source a range of `span` reads by its length.
+    fn wanted(&self, span: chrono::Duration) -> SeriesSource {
+        if span <= self.raw_max {
+            SeriesSource::Raw
+        } else if span <= self.one_minute_max {
+            SeriesSource::Rollup1m
+        } else {
+            SeriesSource::Rollup1h
+        }
+    }
+
+    /// The coarsest source the range asks for whose resolution divides `bucket_s`.
+    fn choose(&self, span: chrono::Duration, bucket_s: i64) -> SeriesSource {
+        let wanted = self.wanted(span);
+        [wanted, SeriesSource::Rollup1m, SeriesSource::Raw]
+            .into_iter()
+            .find(|s| s.width() <= wanted.width() && bucket_s % s.width() == 0)
+            .unwrap_or(SeriesSource::Raw)
+    }
+}
+
+/// Buckets a series in the database. Short ranges read raw readings (one grouped statement
+/// for all sensors); longer ones read the 1-minute or 1-hour rollups up to their watermark and
+/// the finer sources after it (rollups run every minute and hour), so the newest minutes are
+/// never missing. Rollup buckets are whole: a range that starts inside one starts at the next.
 pub async fn series(
     db: &DatabaseConnection,
     caller: &Caller,
     request: &SeriesRequest,
     max_points: u32,
+    sources: &SeriesSources,
 ) -> AppResult<Series> {
     if request.sensor_ids.is_empty() || request.sensor_ids.len() > MAX_SERIES_SENSORS {
         return Err(AppError::invalid(
@@ -217,10 +271,159 @@ pub async fn series(
     {
         return Err(AppError::not_found("sensor", missing));
     }
+    let span = request.to - request.from;
+    // A derived width is rounded up to what a rollup can answer for long ranges (fewer
+    // points, never more).
+    let bucket_s = match request.bucket_s {
+        Some(_) => bucket_s,
+        None => {
+            let w = sources.wanted(span).width();
+            (bucket_s + w - 1) / w * w
+        }
+    };
+    let source = sources.choose(span, bucket_s);
     let backend = db.get_database_backend();
-    let statement = series_statement(backend, request, bucket_s);
-    let rows = BucketRow::find_by_statement(statement).all(db).await?;
-    Ok(Series { bucket_s, rows })
+    if source == SeriesSource::Raw {
+        let statement = series_statement(backend, request, bucket_s);
+        let rows = BucketRow::find_by_statement(statement).all(db).await?;
+        return Ok(Series {
+            bucket_s,
+            rows,
+            source,
+        });
+    }
+    // Parts in time order: the hour rollup to its watermark, the minute rollup to its own,
+    // raw readings after that.
+    use crate::maintenance::rollup::{Level, watermark};
+    let minutes_to = watermark(db, Level::Minute).await?;
+    let hours_to = if source == SeriesSource::Rollup1h {
+        watermark(db, Level::Hour).await?
+    } else {
+        None
+    };
+    let clamp =
+        |t: Option<DateTime<Utc>>| Ord::clamp(t.unwrap_or(request.from), request.from, request.to);
+    let hours_end = clamp(hours_to);
+    let minutes_end = Ord::max(clamp(minutes_to), hours_end);
+    let mut parts = Vec::new();
+    if hours_end > request.from {
+        parts.push(rollup_statement(
+            backend,
+            "readings_1h",
+            request,
+            request.from,
+            hours_end,
+            bucket_s,
+        ));
+    }
+    if minutes_end > hours_end {
+        parts.push(rollup_statement(
+            backend,
+            "readings_1m",
+            request,
+            hours_end,
+            minutes_end,
+            bucket_s,
+        ));
+    }
+    if request.to > minutes_end {
+        let tail = SeriesRequest {
+            from: minutes_end,
+            ..request.clone()
+        };
+        parts.push(series_statement(backend, &tail, bucket_s));
+    }
+    let mut merged: std::collections::BTreeMap<(i64, i64), BucketRow> = Default::default();
+    for statement in parts {
+        for row in BucketRow::find_by_statement(statement).all(db).await? {
+            match merged.entry((row.sensor_id, row.bucket)) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(row);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().absorb(&row),
+            }
+        }
+    }
+    Ok(Series {
+        bucket_s,
+        rows: merged.into_values().collect(),
+        // What the range was meant to read; its newest part may have come from finer ones.
+        source: if minutes_to.is_none() && hours_to.is_none() {
+            SeriesSource::Raw
+        } else {
+            source
+        },
+    })
+}
+
+impl BucketRow {
+    /// Adds a later part of the same bucket (the minutes after an hour rollup's watermark).
+    fn absorb(&mut self, later: &BucketRow) {
+        let pick = |a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        self.min = pick(self.min, later.min, f64::min);
+        self.max = pick(self.max, later.max, f64::max);
+        self.sum = pick(self.sum, later.sum, |a, b| a + b);
+        self.count += later.count;
+        self.avg = match (self.sum, self.count) {
+            (Some(sum), n) if n > 0 => Some(sum / n as f64),
+            _ => self.avg,
+        };
+        self.last = later.last.or(self.last);
+    }
+}
+
+/// Buckets of `table` (a rollup) whose start is in `[from, to)`, regrouped to `bucket_s`
+/// (a multiple of the rollup's width).
+fn rollup_statement(
+    backend: DatabaseBackend,
+    table: &'static str,
+    request: &SeriesRequest,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bucket_s: i64,
+) -> Statement {
+    let mut values: Vec<Value> = Vec::with_capacity(request.sensor_ids.len() + 2);
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        match backend {
+            DatabaseBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let ids: Vec<String> = request
+        .sensor_ids
+        .iter()
+        .map(|id| param((*id).into(), &mut values))
+        .collect();
+    let from = param(from.into(), &mut values);
+    let to = param(to.into(), &mut values);
+    let filter = format!(
+        "sensor_id IN ({}) AND bucket >= {from} AND bucket < {to}",
+        ids.join(", ")
+    );
+    // `table` is one of two constants; the width is an integer computed here.
+    let sql = match backend {
+        DatabaseBackend::Postgres => format!(
+            "SELECT sensor_id, floor(date_part('epoch', bucket) / {bucket_s})::bigint AS bucket, \
+             sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max, \
+             sum(avg * count) AS sum, sum(count)::bigint AS count, \
+             (array_agg(last ORDER BY bucket DESC))[1] AS last \
+             FROM {table} WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        _ => format!(
+            "SELECT sensor_id, b AS bucket, sum(avg * count) / sum(count) AS avg, \
+             min(min) AS min, max(max) AS max, sum(avg * count) AS sum, sum(count) AS count, \
+             max(CASE WHEN rn = 1 THEN last END) AS last \
+             FROM (SELECT sensor_id, CAST(strftime('%s', bucket) AS INTEGER) / {bucket_s} AS b, \
+             avg, min, max, last, count, row_number() OVER (PARTITION BY sensor_id, \
+             CAST(strftime('%s', bucket) AS INTEGER) / {bucket_s} ORDER BY bucket DESC) AS rn \
+             FROM {table} WHERE {filter}) t GROUP BY sensor_id, b ORDER BY 1, 2"
+        ),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// How many epoch-aligned buckets of `width` seconds the range `[from, to)` touches.

@@ -51,9 +51,7 @@ impl Default for JobMetrics {
         Self {
             maintenance_runs: Family::default(),
             attempts: Family::default(),
-            start_delay: Histogram::new(
-                [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0].into_iter(),
-            ),
+            start_delay: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0]),
             depth: Family::default(),
             slots_claimed: Counter::default(),
         }

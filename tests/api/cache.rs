@@ -150,6 +150,9 @@ const CACHED_WRITES: &[&str] = &[
 /// Their writes touch no cached kind (users, tokens, products, orders, shifts,
 /// alarms are read uncached; maintenance orders change a machine only when they move).
 const UNCACHED_WRITES: &[&str] = &[
+    // Jobs and maintenance: the job queue, rollups and retention are not cached reads.
+    "runMaintenance",
+    "retryJob",
     "login",
     "refreshToken",
     "revokeSession",

@@ -422,6 +422,20 @@ fn table() -> Vec<Row> {
             document: "mutation($t: [String!]) { invalidateCache(tags: $t) { invalidated } }",
             variables: |f, _| json!({ "t": [format!("equipment:{}", f.equipment)] }),
         },
+        Row {
+            mutation: "runMaintenance",
+            who: AtLeast(Role::Admin),
+            outcome: Succeeds,
+            document: "mutation { runMaintenance(task: SESSIONS) { jobId } }",
+            variables: |_, _| json!({}),
+        },
+        Row {
+            mutation: "retryJob",
+            who: AtLeast(Role::Admin),
+            outcome: NotFound,
+            document: "mutation { retryJob(id: \"01J0000000000000000000000\") { id } }",
+            variables: |_, _| json!({}),
+        },
         // Last: they end the sessions the other rows use (each has its own login).
         Row {
             mutation: "logout",

@@ -264,3 +264,117 @@ async fn retention_removes_expired_data_and_keeps_recent_data_and_what_is_not_ro
         "a reading not yet rolled up was removed"
     );
 }
+
+const SERIES: &str = "query S($ids: [ID!]!, $from: DateTime!, $to: DateTime!, $aggs: [Agg!]) { \
+    readingSeries(sensorIds: $ids, from: $from, to: $to, aggs: $aggs) { bucketSeconds source \
+    points { ts avg min max last count } } }";
+
+#[tokio::test]
+async fn reading_series_over_days_answers_from_the_rollups_and_raw_readings_after_them() {
+    let app = app().await;
+    let db = &app.state.db.write;
+    let admin = app.admin_token().await;
+    let s = any_sensor(&app).await;
+    sensor_reading::Entity::delete_many()
+        .filter(sensor_reading::Column::SensorId.eq(s))
+        .exec(db)
+        .await
+        .expect("clear the sensor");
+    // Twenty days of a reading every 10 minutes, value = its index.
+    let now = Utc::now()
+        .duration_trunc(Duration::minutes(1))
+        .expect("minute");
+    let start = now - Duration::days(20);
+    let points: Vec<(DateTime<Utc>, f64)> = (0..20 * 144)
+        .map(|i| (start + Duration::minutes(10 * i), i as f64))
+        .collect();
+    for chunk in points.chunks(500) {
+        insert(&app, s, chunk).await;
+    }
+    let horizon = Duration::days(30);
+    rollup::run(db, Level::Minute, now, Duration::minutes(2), horizon)
+        .await
+        .expect("1m");
+    rollup::run(db, Level::Hour, now, Duration::minutes(2), horizon)
+        .await
+        .expect("1h");
+    // A reading after both watermarks: only raw readings have it.
+    let fresh = (now + Duration::seconds(5), 99_999.0);
+    insert(&app, s, &[fresh]).await;
+    let to = now + Duration::minutes(1);
+    for (days, source) in [(7, "ROLLUP_1M"), (19, "ROLLUP_1H")] {
+        // Whole hours, so no rollup bucket straddles the start.
+        let from = (to - Duration::days(days))
+            .duration_trunc(Duration::hours(1))
+            .expect("hour");
+        let r = app
+            .graphql_as(
+                &admin,
+                SERIES,
+                serde_json::json!({ "ids": [s.to_string()], "from": crate::helpers::iso(from),
+                    "to": crate::helpers::iso(to), "aggs": ["AVG", "MIN", "MAX", "LAST", "COUNT"] }),
+            )
+            .await;
+        let series = &r.data()["readingSeries"][0];
+        assert_eq!(series["source"], source, "{days} days");
+        let width = series["bucketSeconds"].as_i64().expect("width");
+        let unit = if source == "ROLLUP_1M" { 60 } else { 3_600 };
+        assert_eq!(
+            width % unit,
+            0,
+            "the width is whole rollup buckets: {width}"
+        );
+        let got = series["points"].as_array().expect("points");
+        assert!(got.len() <= 500, "{}", got.len());
+        // Expected buckets from the points themselves.
+        let mut expected: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+        for (ts, v) in points.iter().chain(std::iter::once(&fresh)) {
+            if *ts >= from && *ts < to {
+                expected
+                    .entry(ts.timestamp().div_euclid(width))
+                    .or_default()
+                    .push(*v);
+            }
+        }
+        assert_eq!(got.len(), expected.len(), "{days} days: bucket count");
+        for (point, (bucket, values)) in got.iter().zip(&expected) {
+            let ts = crate::helpers::time(&point["ts"]);
+            assert_eq!(ts.timestamp(), bucket * width);
+            let n = values.len() as f64;
+            assert_eq!(
+                point["count"].as_i64(),
+                Some(values.len() as i64),
+                "{point}"
+            );
+            let avg = values.iter().sum::<f64>() / n;
+            assert!(
+                close(point["avg"].as_f64().expect("avg"), avg),
+                "{point} vs {avg}"
+            );
+            let min = values.iter().copied().fold(f64::MAX, f64::min);
+            let max = values.iter().copied().fold(f64::MIN, f64::max);
+            assert!(close(point["min"].as_f64().expect("min"), min), "{point}");
+            assert!(close(point["max"].as_f64().expect("max"), max), "{point}");
+            let last = *values.last().expect("a value");
+            assert!(
+                close(point["last"].as_f64().expect("last"), last),
+                "{point}"
+            );
+        }
+        let newest = got.last().expect("points");
+        assert!(
+            close(newest["max"].as_f64().expect("max"), 99_999.0),
+            "the fresh reading is in"
+        );
+    }
+    // Six hours or less: raw readings.
+    let r = app
+        .graphql_as(
+            &admin,
+            SERIES,
+            serde_json::json!({ "ids": [s.to_string()], "from": crate::helpers::iso(to - Duration::hours(6)),
+                "to": crate::helpers::iso(to), "aggs": ["COUNT"] }),
+        )
+        .await;
+    assert_eq!(r.data()["readingSeries"][0]["source"], "RAW");
+}

@@ -36,7 +36,9 @@ pub enum MaintenanceTask {
 /// The queues, the schedules and the recent failures.
 #[derive(SimpleObject)]
 pub struct Jobs {
+    /// Every queue, with its jobs by state.
     pub queues: Vec<JobQueue>,
+    /// Every configured schedule.
     pub schedules: Vec<JobSchedule>,
     /// The newest failed jobs (spent or still retrying), newest first.
     pub failures: Vec<Job>,
@@ -47,13 +49,17 @@ pub struct Jobs {
 pub struct JobQueue {
     /// `default`, `notifications`, `maintenance` or `rollups`.
     pub name: String,
+    /// Waiting for a worker (due or not yet due).
     pub pending: i64,
+    /// Taken by a worker.
     pub running: i64,
     /// Failed attempts that will run again after their back-off.
     pub retrying: i64,
     /// Failed with every attempt spent (kept with the error until pruned or retried).
     pub failed: i64,
+    /// Finished (kept until pruned).
     pub done: i64,
+    /// Not run: an unknown job or malformed arguments.
     pub killed: i64,
     /// Seconds the oldest pending job has waited past its due time.
     pub oldest_pending_s: Option<i64>,
@@ -62,10 +68,13 @@ pub struct JobQueue {
 /// A schedule: its expression, the next slot and the last run.
 #[derive(SimpleObject)]
 pub struct JobSchedule {
+    /// The task it runs.
     pub task: MaintenanceTask,
     /// The cron expression (`sec min hour day month weekday`).
     pub cron: String,
+    /// The next slot after now.
     pub next_run_at: Option<DateTime<Utc>>,
+    /// The newest slot claimed by any instance.
     pub last_run: Option<ScheduleRun>,
 }
 
@@ -78,9 +87,13 @@ pub struct ScheduleRun {
     pub status: String,
     /// The instance that claimed the slot.
     pub instance: String,
+    /// The job that runs it.
     pub job_id: Option<String>,
+    /// When its job started.
     pub started_at: Option<DateTime<Utc>>,
+    /// When its job ended (done, or failed with every attempt spent).
     pub finished_at: Option<DateTime<Utc>>,
+    /// How long the last attempt took.
     pub duration_ms: Option<i64>,
     /// What it reported, or its error.
     pub detail: Option<String>,
@@ -89,15 +102,21 @@ pub struct ScheduleRun {
 /// One job.
 #[derive(SimpleObject)]
 pub struct Job {
+    /// The job's id.
     pub id: String,
+    /// Its queue.
     pub queue: String,
     /// The registered job's name (`maintenance`, `rollup`, `probe`).
     pub name: Option<String>,
     /// `pending`, `running`, `retrying`, `failed`, `done` or `killed`.
     pub state: String,
+    /// Attempts so far.
     pub attempts: i32,
+    /// Attempts before it stays failed.
     pub max_attempts: i32,
+    /// When it is (or was) due.
     pub run_at: Option<DateTime<Utc>>,
+    /// When its last attempt ended.
     pub finished_at: Option<DateTime<Utc>>,
     /// The last attempt's result or error.
     pub last_result: Option<String>,
@@ -106,6 +125,7 @@ pub struct Job {
 /// What `runMaintenance` did.
 #[derive(SimpleObject)]
 pub struct MaintenanceRun {
+    /// The task.
     pub task: MaintenanceTask,
     /// The queued job, when not run in the request.
     pub job_id: Option<String>,
@@ -118,7 +138,9 @@ pub struct MaintenanceRun {
 pub struct MaintenanceReport {
     /// Rows, buckets or partitions written or removed.
     pub rows: f64,
+    /// What it did, in words.
     pub detail: String,
+    /// How long it took.
     pub duration_ms: f64,
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::types::{Agg, Reading, Series, SeriesPoint, SeriesSource};
+use super::types::{Agg, Reading, Series, SeriesPoint};
 use crate::{
     error::AppError,
     graphql::context::{ContextExt, parse_id, parse_ids},
@@ -132,8 +132,19 @@ impl TelemetryQuery {
             aggregates,
         };
         let limit = ctx.state().config.graphql.max_series_points;
-        let series =
-            telemetry::series(&ctx.state().db.read, ctx.caller()?, &request, limit).await?;
+        let jobs = &ctx.state().config.jobs;
+        let sources = telemetry::SeriesSources {
+            raw_max: jobs.series_raw_max,
+            one_minute_max: jobs.series_1m_max,
+        };
+        let series = telemetry::series(
+            &ctx.state().db.read,
+            ctx.caller()?,
+            &request,
+            limit,
+            &sources,
+        )
+        .await?;
         let mut by_sensor: BTreeMap<i64, Vec<SeriesPoint>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         for row in series.rows {
@@ -157,7 +168,7 @@ impl TelemetryQuery {
             .map(|id| Series {
                 sensor_id: (*id).into(),
                 bucket_seconds: series.bucket_s,
-                source: SeriesSource::Raw,
+                source: series.source.into(),
                 // A sensor named twice gets its series twice.
                 points: by_sensor.get(id).cloned().unwrap_or_default(),
             })

@@ -58,9 +58,16 @@ pub enum Agg {
 
 /// Where a series was computed from.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::service::telemetry::SeriesSource")]
 pub enum SeriesSource {
     /// Raw readings.
     Raw,
+    /// One-minute rollups (and raw readings after their watermark).
+    #[graphql(name = "ROLLUP_1M")]
+    Rollup1m,
+    /// One-hour rollups (and finer sources after their watermark).
+    #[graphql(name = "ROLLUP_1H")]
+    Rollup1h,
 }
 
 /// One time bucket of a series; aggregates not asked for are null.
