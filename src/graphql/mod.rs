@@ -10,6 +10,7 @@ pub mod graphiql;
 pub mod guard;
 pub mod loaders;
 pub mod maintenance;
+pub mod oee;
 pub mod plant;
 pub mod prefetch;
 pub mod production;

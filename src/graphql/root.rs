@@ -14,6 +14,7 @@ use super::{
         mutation::MaintenanceMutation, query::MaintenanceQuery,
         subscription::MaintenanceSubscription,
     },
+    oee::{query::OeeQuery, subscription::OeeSubscription},
     plant::{
         mutation::PlantMutation, query::PlantQuery, status::StatusMutation,
         subscription::PlantSubscription,
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     TelemetryQuery,
     AlarmQuery,
     ProductionQuery,
+    OeeQuery,
     MaintenanceQuery,
     SystemQuery,
     CacheQuery,
@@ -64,6 +66,7 @@ pub struct SubscriptionRoot(
     PlantSubscription,
     AlarmSubscription,
     ProductionSubscription,
+    OeeSubscription,
     MaintenanceSubscription,
     SystemSubscription,
 );

@@ -36,6 +36,7 @@ mod ingest_http;
 mod instances;
 mod maintenance_orders;
 mod metrics_endpoint;
+mod oee;
 mod pagination;
 mod plant_bad_equipment_input;
 mod plant_bad_input;
