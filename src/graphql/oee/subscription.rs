@@ -44,10 +44,11 @@ impl OeeSubscription {
                 ticks.tick().await;
                 let next = oee::current(&db, &caller, scope).await;
                 let failed = next.is_err();
-                let item = next.map(OeeBucket::from).map_err(Into::into);
+                let item: Result<OeeBucket> = next.map(OeeBucket::from).map_err(Into::into);
                 Some((item, (ticks, db, caller, failed)))
             },
         );
-        Ok(futures::stream::once(std::future::ready(Ok(OeeBucket::from(first)))).chain(rest))
+        let first: Result<OeeBucket> = Ok(OeeBucket::from(first));
+        Ok(futures::stream::once(std::future::ready(first)).chain(rest))
     }
 }
