@@ -121,6 +121,24 @@ api_enum! {
 }
 
 api_enum! {
+    /// Where a downtime reason's time counts in OEE (factory-domain §5).
+    ReasonCategory <=> entity::enums::ReasonCategory {
+        /// Breaks, planned maintenance, no demand: leaves planned production time.
+        Planned,
+        /// Breakdowns and other unplanned stops: cost availability.
+        Unplanned,
+        /// Setup and changeover: cost availability.
+        Setup,
+        /// Short stops: show in performance through the counts.
+        MinorStop,
+        /// Reduced speed: shows in performance through the counts.
+        Speed,
+        /// Scrap and rework holds: show in quality.
+        Quality,
+    }
+}
+
+api_enum! {
     /// Lifecycle of a production order.
     OrderStatus <=> entity::enums::OrderStatus {
         /// Being planned.

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod jobs;
 pub mod loaders;
 pub mod maintenance;
+pub mod oee;
 pub mod plant;
 pub mod prefetch;
 pub mod production;

@@ -15,6 +15,7 @@ use super::{
         mutation::MaintenanceMutation, query::MaintenanceQuery,
         subscription::MaintenanceSubscription,
     },
+    oee::{query::OeeQuery, subscription::OeeSubscription},
     plant::{
         mutation::PlantMutation, query::PlantQuery, status::StatusMutation,
         subscription::PlantSubscription,
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     TelemetryQuery,
     AlarmQuery,
     ProductionQuery,
+    OeeQuery,
     MaintenanceQuery,
     SystemQuery,
     CacheQuery,
@@ -67,6 +69,7 @@ pub struct SubscriptionRoot(
     PlantSubscription,
     AlarmSubscription,
     ProductionSubscription,
+    OeeSubscription,
     MaintenanceSubscription,
     SystemSubscription,
 );

@@ -15,6 +15,7 @@ pub mod line;
 pub mod live;
 pub mod maintenance;
 pub mod metrics;
+pub mod oee;
 pub mod page;
 pub mod product;
 pub mod production;

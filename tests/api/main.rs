@@ -37,6 +37,7 @@ mod instances;
 mod jobs;
 mod maintenance_orders;
 mod metrics_endpoint;
+mod oee;
 mod pagination;
 mod plant_bad_equipment_input;
 mod plant_bad_input;
