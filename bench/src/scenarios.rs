@@ -48,6 +48,10 @@ pub enum Scenario {
     /// every read checked against the last write (not in the default list: it writes).
     #[value(name = "line-mixed")]
     LineMixed,
+    /// `readingSeries` over 30 days for 10 sensors at 500 points: answered from the hourly
+    /// rollups (not in the default list: it needs `readings_1h` over the month).
+    #[value(name = "series-30d")]
+    Series30d,
 }
 
 impl Scenario {
@@ -74,6 +78,7 @@ impl Scenario {
             Scenario::Fanout => "fanout",
             Scenario::MetricsFanout => "metrics-fanout",
             Scenario::LineMixed => "line-mixed",
+            Scenario::Series30d => "series-30d",
         }
     }
 
@@ -224,11 +229,15 @@ pub fn request_body(
             json!({ "query": LINE_QUERY, "variables": { "id": ids.line } })
         }
         Scenario::Plant => json!({ "query": PLANT_QUERY }),
-        Scenario::Series => {
+        Scenario::Series | Scenario::Series30d => {
             if ids.sensors.is_empty() {
                 bail!("line {} has no sensors to ask a series for", ids.line);
             }
-            let from = series_end - ChronoDuration::hours(SERIES_WINDOW_HOURS);
+            let from = if scenario == Scenario::Series30d {
+                series_end - ChronoDuration::days(30)
+            } else {
+                series_end - ChronoDuration::hours(SERIES_WINDOW_HOURS)
+            };
             json!({
                 "query": SERIES_QUERY,
                 "variables": {
@@ -334,6 +343,15 @@ mod tests {
         assert_eq!(vars["from"], json!("2025-01-02T06:00:00Z"));
         assert_eq!(vars["to"], json!("2025-01-02T12:00:00Z"));
         assert_eq!(vars["ids"], json!(["S1", "S2"]));
+        Ok(())
+    }
+
+    #[test]
+    fn series_30d_body_spans_thirty_days() -> Result<()> {
+        let end = DateTime::parse_from_rfc3339("2025-01-31T12:00:00Z")?.with_timezone(&Utc);
+        let body: Value =
+            serde_json::from_str(&request_body(Scenario::Series30d, &ids(), end, &creds())?)?;
+        assert_eq!(body["variables"]["from"], json!("2025-01-01T12:00:00Z"));
         Ok(())
     }
 
