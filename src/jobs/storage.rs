@@ -256,8 +256,7 @@ pub async fn counts(db: &DatabaseConnection) -> AppResult<Vec<(Queue, QueueCount
         let Some((_, c)) = out.iter_mut().find(|(q, _)| q.name() == row.queue) else {
             continue;
         };
-        let (attempts, max) = if row.exhausted { (1, 1) } else { (0, 1) };
-        match state_of(&row.status, attempts, max) {
+        match state_of(&row.status, i32::from(row.exhausted), 1) {
             "pending" => {
                 c.pending += row.n;
                 c.oldest_pending_s = row.oldest_run_at.map(|t| (now - t).max(0));

@@ -50,57 +50,57 @@ async fn run(
 type Signal = Pin<Box<dyn Future<Output = Result<(), std::io::Error>> + Send>>;
 type WorkerRun = Pin<Box<dyn Future<Output = Result<(), WorkerError>> + Send>>;
 
+/// A worker of `queue` on one engine's storage (`$storage`, `$config`: the apalis crate's
+/// types; `$pool`: the SeaORM pool getter). The two storages share no trait the builder
+/// accepts as a value, so the one construction is written once, for both.
+macro_rules! worker_on {
+    ($storage:ty, $config:ty, $pool:ident, $state:expr, $queue:expr, $name:expr, $signal:expr) => {{
+        let jobs = &$state.config.jobs;
+        let config = <$config>::default()
+            .queue($queue.name())
+            .batch_size($queue.concurrency())
+            .heartbeat_interval(jobs.heartbeat)
+            .missed_heartbeats(3);
+        let backend = <$storage>::new($state.db.write.$pool())
+            .with_config(config)
+            .poll_with_interval(jobs.poll);
+        Box::pin(
+            WorkerBuilder::new($name)
+                .backend(backend)
+                .data($state.clone())
+                .catch_panic()
+                .concurrency($queue.concurrency())
+                .parallelize(tokio::spawn)
+                .build(handle)
+                .run_until($signal),
+        )
+    }};
+}
+
 /// The worker of `queue` on this engine's storage, as a boxed future. Built outside an async
 /// block: proving apalis' worker future `Send` inside one trips a compiler limitation with
 /// higher-ranked lifetimes (rust-lang/rust#102211).
 fn worker(state: &AppState, queue: Queue, signal: Signal) -> WorkerRun {
     let name = format!("{}:{}", state.instance_id, queue.name());
-    let jobs = &state.config.jobs;
     match state.db.write.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let config = apalis_postgres::Config::default()
-                .queue(queue.name())
-                .batch_size(queue.concurrency())
-                .heartbeat_interval(jobs.heartbeat)
-                .missed_heartbeats(3);
-            let backend = apalis_postgres::PostgresStorage::<Envelope>::new(
-                state.db.write.get_postgres_connection_pool(),
-            )
-            .with_config(config)
-            .poll_with_interval(jobs.poll);
-            Box::pin(
-                WorkerBuilder::new(name)
-                    .backend(backend)
-                    .data(state.clone())
-                    .catch_panic()
-                    .concurrency(queue.concurrency())
-                    .parallelize(tokio::spawn)
-                    .build(handle)
-                    .run_until(signal),
-            )
-        }
-        _ => {
-            let config = apalis_sqlite::Config::default()
-                .queue(queue.name())
-                .batch_size(queue.concurrency())
-                .heartbeat_interval(jobs.heartbeat)
-                .missed_heartbeats(3);
-            let backend = apalis_sqlite::SqliteStorage::<Envelope>::new(
-                state.db.write.get_sqlite_connection_pool(),
-            )
-            .with_config(config)
-            .poll_with_interval(jobs.poll);
-            Box::pin(
-                WorkerBuilder::new(name)
-                    .backend(backend)
-                    .data(state.clone())
-                    .catch_panic()
-                    .concurrency(queue.concurrency())
-                    .parallelize(tokio::spawn)
-                    .build(handle)
-                    .run_until(signal),
-            )
-        }
+        DatabaseBackend::Postgres => worker_on!(
+            apalis_postgres::PostgresStorage<Envelope>,
+            apalis_postgres::Config,
+            get_postgres_connection_pool,
+            state,
+            queue,
+            name,
+            signal
+        ),
+        _ => worker_on!(
+            apalis_sqlite::SqliteStorage<Envelope>,
+            apalis_sqlite::Config,
+            get_sqlite_connection_pool,
+            state,
+            queue,
+            name,
+            signal
+        ),
     }
 }
 

@@ -10,7 +10,7 @@ use std::{
 use chrono::{TimeZone as _, Utc};
 use entity::{audit_log, enums::Role, schedule_run};
 use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
-use serde_json::{Value, json};
+use serde_json::json;
 use smart_factory::jobs::{
     enqueue,
     probe::ProbeJob,
@@ -364,7 +364,6 @@ async fn two_instances_claim_each_schedule_slot_once() {
         .timestamp_opt(Utc::now().timestamp(), 0)
         .single()
         .expect("now");
-    let mut won = 0;
     for i in 0..10 {
         let at = base + chrono::Duration::seconds(i);
         let (a, b) = tokio::join!(
@@ -377,9 +376,7 @@ async fn two_instances_claim_each_schedule_slot_once() {
             a.is_some() != b.is_some(),
             "slot {i}: exactly one instance wins"
         );
-        won += 1;
     }
-    assert_eq!(won, 10);
     let runs = schedule_run::Entity::find()
         .filter(schedule_run::Column::Schedule.eq("sessions"))
         .all(&app.state.db.write)
@@ -404,9 +401,6 @@ async fn two_instances_claim_each_schedule_slot_once() {
     unique.dedup();
     assert!(slots.len() >= 2, "the schedule ran: {slots:?}");
     assert_eq!(slots, unique, "no slot twice");
-    let instances: std::collections::HashSet<&str> =
-        runs.iter().map(|r| r.instance.as_str()).collect();
-    assert!(!instances.is_empty());
     // Every claimed slot has exactly one job, and they all finish.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -582,5 +576,4 @@ async fn a_job_whose_worker_is_killed_runs_again_to_completion_once_at_a_time() 
         "the rescue counts as an attempt: {}",
         row.attempts
     );
-    let _: Value = json!(null);
 }
